@@ -1,0 +1,1 @@
+"""One customer record, found by any identifier a channel knows them by."""

@@ -1,0 +1,154 @@
+"""One transaction per request, and ``Idempotency-Key`` for every write.
+
+:class:`TransactionalRoute` opens the request's session, runs the endpoint, and commits once on success
+(rolls back on any error). A write carrying an ``Idempotency-Key`` header first claims the key inside the
+same transaction; a replay — even a concurrent one — gets the first answer back and writes nothing.
+
+:func:`write_afterwards` lets a read (whose transaction is read-only and always rolled back) or a refused
+write still record something — the audit log of who read personal data — in a short transaction of its own,
+once the request's transaction has ended (so it never waits on that transaction's SQLite write lock).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy import Insert, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnicanal.db import Database, table_of, upsert_dialect
+from omnicanal.kit.clock import utcnow
+from omnicanal.kit.errors import InvalidRequest
+from omnicanal.kit.idempotency import IdempotencyRecord
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_KEY_LENGTH = 200
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+Afterward = Callable[[AsyncSession, int], Awaitable[None]]
+AFTERWARDS = "omnicanal.afterwards"
+
+
+def write_afterwards(session: AsyncSession, write: Afterward) -> bool:
+    """Run ``write(writer_session, response_status)`` in its own transaction once the request's transaction
+    has ended, whatever its outcome (status 500 if it failed unexpectedly). Answers ``False`` when ``session``
+    is not a request's (a CLI command or a job): the caller then writes in ``session`` itself."""
+    pending: list[Afterward] | None = session.info.get(AFTERWARDS)
+    if pending is None:
+        return False
+    pending.append(write)
+    return True
+
+
+async def _run_afterwards(db: Database, pending: list[Afterward], status: int) -> None:
+    if not pending:
+        return
+    async with db.writer() as session:
+        for write in pending:
+            await write(session, status)
+        await session.commit()
+
+
+def _fingerprint(request: Request, body: bytes) -> str:
+    return hashlib.sha256(b"%s %s?%s\n%s" % (
+        request.method.encode(), request.url.path.encode(), request.url.query.encode(), body)).hexdigest()
+
+
+def _scope(request: Request, key: str) -> str:
+    """Keys are per caller: the same key from two API keys names two different requests."""
+    caller = request.headers.get("authorization", "")
+    return hashlib.sha256(f"{caller}\n{key}".encode()).hexdigest()
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    return Response(
+        content=record.body or b"", status_code=record.status_code or 200,
+        media_type=record.media_type, headers={"Idempotent-Replayed": "true"},
+    )
+
+
+def _claim_statement(dialect_name: str) -> Insert:
+    return (
+        upsert_dialect(dialect_name).insert(table_of(IdempotencyRecord))
+        .on_conflict_do_nothing(index_elements=["scope"])
+        .returning(table_of(IdempotencyRecord).c.scope)
+    )
+
+
+_CLAIM = {name: _claim_statement(name) for name in ("sqlite", "postgresql")}
+_RECORD = (update(table_of(IdempotencyRecord)).where(table_of(IdempotencyRecord).c.scope == bindparam("key"))
+           .values(status_code=bindparam("b_status"), media_type=bindparam("b_media_type"), body=bindparam("b_body")))
+
+
+async def _claim(session: AsyncSession, scope: str, fingerprint: str) -> IdempotencyRecord | None:
+    """Claim the key; when another request holds it, wait for that one and return its record."""
+    connection = await session.connection()
+    claimed = await connection.execute(_CLAIM[connection.dialect.name],
+                                       {"scope": scope, "fingerprint": fingerprint, "created_at": utcnow()})
+    if claimed.first() is not None:
+        return None
+    return (await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.scope == scope))).scalar_one()
+
+
+async def _run_write(request: Request, handler: Handler, session: AsyncSession) -> Response:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return await handler(request)
+    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.")
+    scope, fingerprint = _scope(request, key), _fingerprint(request, await request.body())
+    earlier = await _claim(session, scope, fingerprint)
+    if earlier is not None:
+        if earlier.fingerprint != fingerprint:
+            raise InvalidRequest("This Idempotency-Key was already used for a different request.",
+                                 code="idempotency-key-reused")
+        return _replay(earlier)
+    response = await handler(request)
+    await (await session.connection()).execute(_RECORD, {
+        "key": scope, "b_status": response.status_code, "b_media_type": response.media_type,
+        "b_body": bytes(response.body)})
+    return response
+
+
+class TransactionalRoute(APIRoute):
+    """An API route whose endpoint runs inside exactly one database transaction."""
+
+    always_writes = False
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+        writes = self.always_writes or bool((self.methods or set()) & WRITE_METHODS)
+
+        async def run_in_transaction(request: Request) -> Response:
+            db: Database = request.app.state.db
+            pending: list[Afterward] = []
+            status = 500
+            try:
+                async with (db.writer if writes else db.reader)() as session:
+                    session.info[AFTERWARDS] = pending
+                    request.state.session = session
+                    try:
+                        response = await (_run_write(request, handler, session) if writes else handler(request))
+                    except BaseException as exc:
+                        status = getattr(exc, "status", 500)
+                        await session.rollback()
+                        raise
+                    status = response.status_code
+                    if writes and status < 400:
+                        await session.commit()
+                    else:
+                        await session.rollback()
+                    return response
+            finally:
+                await _run_afterwards(db, pending, status)
+
+        return run_in_transaction
+
+
+class WritingRoute(TransactionalRoute):
+    """For a GET that must also write (e.g. numbering newly committed events before reading them)."""
+
+    always_writes = True

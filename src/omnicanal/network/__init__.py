@@ -1,0 +1,1 @@
+"""Where the retailer sells and ships from (stores, warehouses) and through what (channels)."""
