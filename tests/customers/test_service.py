@@ -44,39 +44,43 @@ async def test_find_customer_reads_the_identifier_as_any_channel_writes_it(db):
             await service.find_customer(session, kind="passport", value="X")
 
 
-async def _wait_until_a_writer_is_blocked(db) -> None:
-    """On PostgreSQL, return once another connection is waiting on a row lock (here: the unique index)."""
+async def _wait_until_blocked(db, racer: asyncio.Task) -> None:
+    """On PostgreSQL, return once another connection is waiting on a row lock (here: the unique index) — however
+    long a loaded machine takes to get it there; fail only if the racer ends without ever waiting."""
     async with db.engine.connect() as watcher:
-        for _ in range(2000):
+        while not racer.done():
             waiting = await watcher.scalar(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND wait_event_type = 'Lock'"))
             if waiting:
                 return
             await asyncio.sleep(0.005)
-    raise AssertionError("the second writer never waited for the first")
+    raise AssertionError(f"the second writer never waited for the first: {racer.result()!r}")
 
 
 async def test_two_customers_racing_for_one_email_get_one_clear_refusal(db):
     first = db.writer()
-    await service.create_customer(first, customer=CustomerIn(first_name="A", last_name="A", email="same@example.fr"))
+    try:
+        await service.create_customer(first, customer=CustomerIn(first_name="A", last_name="A",
+                                                                 email="same@example.fr"))
 
-    async def second_writer() -> Exception | None:
-        async with db.writer() as session:
-            try:
-                await service.create_customer(session, customer=CustomerIn(first_name="B", last_name="B",
-                                                                           email="SAME@example.fr"))
-            except IdentifierTaken as refused:
-                await session.rollback()
-                return refused
-            await session.commit()
-            return None
+        async def second_writer() -> Exception | None:
+            async with db.writer() as session:
+                try:
+                    await service.create_customer(session, customer=CustomerIn(first_name="B", last_name="B",
+                                                                               email="SAME@example.fr"))
+                except IdentifierTaken as refused:
+                    await session.rollback()
+                    return refused
+                await session.commit()
+                return None
 
-    racer = asyncio.create_task(second_writer())
-    if db.dialect == "postgresql":  # make sure the second one got past its check and waits on the insert
-        await _wait_until_a_writer_is_blocked(db)
-    await first.commit()
-    await first.close()
+        racer = asyncio.create_task(second_writer())
+        if db.dialect == "postgresql":  # make sure the second one got past its check and waits on the insert
+            await _wait_until_blocked(db, racer)
+        await first.commit()
+    finally:
+        await first.close()  # never leave the first transaction open: it would block the next test's clean-up
     refused = await racer
     assert isinstance(refused, IdentifierTaken)
     assert refused.extra["identifier"] == {"kind": "email", "value": "same@example.fr"}

@@ -45,3 +45,35 @@ async def test_events_filter_by_type_and_subject(client, db):
     by_subject = (await client.get("/api/v1/events", params={"subject": "ord_1"})).json()["items"]
     assert [e["type"] for e in by_subject] == ["order.created", "order.cancelled"]
     assert (await client.get("/api/v1/events", params={"after": -1})).status_code == 422
+
+
+async def test_a_channel_key_reads_its_own_orders_and_the_shared_facts_only(client, db, key_for):
+    from omnicanal.access.rules import Role
+    from tests.factories import put_stock
+
+    await make_network(db)
+    await make_product(db, "LAMP-1")
+    await put_stock(db, "LAMP-1", "WH-ORL", 10)
+    placed = {}
+    for channel in ("web", "app"):
+        response = await client.post("/api/v1/orders", json={
+            "channel": channel, "fulfillment": "ship", "lines": [{"sku": "LAMP-1", "quantity": 1}]})
+        assert response.status_code == 201, response.text
+        placed[channel] = response.json()["id"]
+    shipped = await client.post(f"/api/v1/orders/{placed['web']}/shipments",
+                                json={"carrier": "colissimo", "tracking_number": "6A1"})
+    assert shipped.status_code == 201, shipped.text
+    customer = await client.post("/api/v1/customers", json={"first_name": "Anne", "last_name": "Test"})
+    assert customer.status_code == 201, customer.text
+
+    web = await key_for(Role.INTEGRATION, channel="web")
+    seen = (await client.get("/api/v1/events", params={"limit": 500}, headers=web)).json()["items"]
+    subjects = {e["subject"] for e in seen}
+    assert placed["web"] in subjects and placed["app"] not in subjects
+    assert shipped.json()["id"] in subjects  # its parcel's story too
+    assert {"stock.changed", "order.created", "shipment.created"} <= {e["type"] for e in seen}
+    assert not any(e["type"].startswith("customer.") for e in seen)  # a customer no web order names
+    assert all(e["data"].get("channel") in (None, "web") for e in seen)
+    everything = (await client.get("/api/v1/events", params={"limit": 500})).json()["items"]
+    assert placed["app"] in {e["subject"] for e in everything}  # the admin reads the whole feed
+    assert len(everything) > len(seen)

@@ -59,3 +59,8 @@ async def test_only_the_privacy_officer_exports_and_an_unknown_customer_is_404(c
         assert is_problem(await client.get("/api/v1/privacy-requests", headers=await key_for(role)), 403)
     assert is_problem(await client.get("/api/v1/customers/cus_nobody/export"), 404)
     assert [r.kind for r in await table_rows(db, PrivacyRequest)] == ["rectification"]
+
+
+async def test_an_id_no_customer_could_have_is_404_not_a_crash(client):
+    response = await client.get("/api/v1/customers/%C2%A3%F1%9D%B7%B1yo/export")  # not latin-1: no header fits it
+    assert response.status_code == 404 and response.json()["status"] == 404

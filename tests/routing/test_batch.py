@@ -3,7 +3,7 @@
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omnicanal.routing.batch import BatchResult, joint_fits, route_one_by_one, solve_batch
+from omnicanal.routing.batch import BatchResult, joint_fits, route_one_by_one, solve_batch, solve_in_hindsight
 from omnicanal.routing.rules import DEFAULT_COST_MODEL, OrderToRoute, Supply, site_of
 from tests.routing.test_rules import SKUS, networks, orders
 
@@ -116,3 +116,76 @@ def test_the_solver_falls_back_to_one_by_one_when_it_cannot_answer():
     promised_but_impossible = [("o", OrderToRoute({"A": 2}))]
     result = solve_batch(promised_but_impossible, [store], supply, must_route={"o"})
     assert result.method == "greedy" and result.solver_status == "infeasible" and result.notes
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches(), st.integers(1, 5))
+def test_hindsight_fits_and_never_loses_to_routing_each_day(case, cut):
+    """Over two days, hindsight's plans fit the stock (one joint reservation) and each day's capacity, and it
+    leaves no more orders unrouted, nor pays more, than the batch run on each day in turn."""
+    sites, supply, batch = case
+    days = [batch[:cut], batch[cut:]]
+    left, day_by_day, unrouted = supply.copy(), {}, 0
+    for day in days:
+        left.capacity = dict(supply.capacity)
+        result = solve_batch(day, sites, left, MODEL, time_limit=10)
+        for plan in result.plans.values():
+            left.take(plan)
+        day_by_day.update(result.plans)
+        unrouted += len(result.unrouted)
+    hindsight = solve_in_hindsight(days, sites, supply, MODEL, time_limit=10)
+    assert hindsight.solver_status == "optimal"
+    assert_feasible(hindsight, batch, Supply(supply.free))
+    assert joint_fits(batch, hindsight.plans, Supply(supply.free))
+    for day in days:
+        todays = {key: plan for key, plan in hindsight.plans.items() if key in dict(day)}
+        for code, left_today in supply.capacity.items():
+            assert sum(code in plan.locations for plan in todays.values()) <= left_today
+    assert (len(hindsight.unrouted), hindsight.cost) <= (unrouted, sum(p.cost for p in day_by_day.values()))
+
+
+def test_hindsight_keeps_a_lamp_for_tomorrows_basket():
+    """Routed day by day, today's lamp leaves from the warehouse and tomorrow's basket must be split; knowing
+    tomorrow's basket, the lamp goes from Marseille today and the basket leaves whole from the warehouse."""
+    warehouse = site_of("WH", "warehouse", 47.90, 1.90, MODEL)
+    marseille = site_of("MRS", "store", 43.30, 5.37, MODEL)
+    sites = [warehouse, marseille]
+    supply = Supply({"LAMP": {"WH": 1, "MRS": 1}, "VASE": {"WH": 5, "MRS": 0}})
+    paris = (48.85, 2.35)
+    today = [("lamp", OrderToRoute({"LAMP": 1}, paris))]
+    tomorrow = [("basket", OrderToRoute({"LAMP": 1, "VASE": 1}, paris))]
+    left = supply.copy()
+    day_by_day = {}
+    for day in (today, tomorrow):
+        result = solve_batch(day, sites, left)
+        for key, plan in result.plans.items():
+            left.take(plan)
+            day_by_day[key] = plan
+    hindsight = solve_in_hindsight([today, tomorrow], sites, supply)
+    assert day_by_day["basket"].locations == ("MRS", "WH")
+    assert hindsight.plans["lamp"].locations == ("MRS",) and hindsight.plans["basket"].locations == ("WH",)
+    assert hindsight.solver_status == "optimal" and hindsight.sequence == "joint"
+    assert hindsight.cost < sum(plan.cost for plan in day_by_day.values())
+
+
+def test_hindsight_gives_each_day_its_own_capacity_and_shares_the_stock():
+    store = site_of("S", "store", 45.0, 3.0, MODEL)
+    supply = Supply({"A": {"S": 5}}, capacity={"S": 1})
+    one = OrderToRoute({"A": 1})
+    one_a_day = solve_in_hindsight([[("d1", one)], [("d2", one)]], [store], supply)
+    assert set(one_a_day.plans) == {"d1", "d2"}  # the store takes one order a day, each day
+    two_in_a_day = solve_in_hindsight([[("a", one), ("b", one)]], [store], supply)
+    assert len(two_in_a_day.plans) == 1
+    more_than_held = solve_in_hindsight([[("d1", OrderToRoute({"A": 3}))], [("d2", OrderToRoute({"A": 3}))]],
+                                        [store], supply)
+    assert len(more_than_held.plans) == 1  # 5 units for the two days together
+
+
+def test_hindsight_checks_the_stock_as_one_joint_reservation_of_every_day():
+    """3 units: a till order (no buffer) today and a web order keeping 2 back tomorrow. Day after day the web
+    order would find 2 units, too few; hindsight reserves the web order first, as one joint batch does — the
+    slight looseness that keeps it a bound."""
+    store = site_of("S", "store", 45.0, 3.0, MODEL)
+    supply = Supply({"A": {"S": 3}})
+    till, web = ("till", OrderToRoute({"A": 1}, buffer=0)), ("web", OrderToRoute({"A": 1}, buffer=2))
+    assert set(solve_in_hindsight([[till], [web]], [store], supply).plans) == {"till", "web"}

@@ -26,3 +26,19 @@ def test_three_methods_route_the_same_orders_and_the_batch_is_never_dearer_per_w
     assert methods["batch"]["waves"] == {"mip/optimal": 2}
     assert len(doc["goals"]) == 4 and all(isinstance(goal["met"], bool) and goal["measured"] for goal in doc["goals"])
     assert doc["scenario"]["common_orders"] <= min(m["routed"] for m in methods.values())
+
+
+def test_hindsight_is_a_bound_and_every_split_is_forced_or_avoidable():
+    doc = run_routing_benchmark(RoutingBenchOptions(orders=400, size="small", days=2, time_limit=20, hindsight=True),
+                                Console(quiet=True))
+    methods = doc["methods"]
+    assert set(methods) == {"nearest", "default", "batch", "hindsight"}
+    hindsight, batch = methods["hindsight"], methods["batch"]
+    assert hindsight["waves"] == {"mip/optimal": 1}
+    # the day-by-day batch is one of the answers hindsight weighs: never more orders left, never dearer
+    assert hindsight["routed"] >= batch["routed"]
+    if hindsight["routed"] == batch["routed"]:
+        assert hindsight["cost_eur"] <= batch["cost_eur"]
+    for figures in methods.values():
+        assert figures["forced_splits"] + figures["avoidable_splits"] == figures["split_orders"]
+        assert figures["split_orders"] == round(figures["split_rate_percent"] * figures["routed"] / 100)

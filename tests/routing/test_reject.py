@@ -162,18 +162,6 @@ async def test_only_orders_waiting_to_ship_can_be_refused(client, shop, db, key_
     assert accepted.status_code == 200, accepted.text
 
 
-async def test_a_pickup_order_is_not_rerouted_here(client, shop, db):
-    await put_stock(db, "LAMP-1", "PAR-RIV", 2)
-    placed = await client.post("/api/v1/orders", json={
-        "channel": "web", "fulfillment": "pickup", "location": "PAR-RIV", "lines": [{"sku": "LAMP-1", "quantity": 1}]})
-    assert placed.status_code == 201, placed.text
-    before = await snapshot(db)
-    response = await client.post(f"/api/v1/orders/{placed.json()['id']}/reject",
-                                 json={"location": "PAR-RIV", "reason": "not_in_stock"})
-    assert response.status_code == 409 and "pickup" in response.json()["detail"]
-    assert await snapshot(db) == before
-
-
 async def test_the_pickup_flow_can_apply_a_rejection_itself(client, shop, db):
     """What a pickup store's short pick may call: the stock effect and the release, then its own next step."""
     await put_stock(db, "LAMP-1", "PAR-RIV", 2)

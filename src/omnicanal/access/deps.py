@@ -12,17 +12,18 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnicanal.access.rules import Permission, Principal, require_location, role_allows
 from omnicanal.access.service import KeyVerifier
-from omnicanal.kit.deps import SessionDep
+from omnicanal.kit.deps import get_request_session
 from omnicanal.kit.errors import Forbidden, Unauthenticated
 
 bearer = HTTPBearer(auto_error=False, description="An API key `omk_…`, a session token `oms_…` "
                                                   "(POST /api/v1/auth/login) or OMNICANAL_ADMIN_TOKEN.")
 
 
-async def _authenticate(request: Request, session: SessionDep,
+async def _authenticate(request: Request, session: AsyncSession,
                         credentials: HTTPAuthorizationCredentials | None) -> Principal:
     if credentials is None:
         raise Unauthenticated("Send an API key or a session token as 'Authorization: Bearer <token>'.")
@@ -37,10 +38,11 @@ async def _authenticate(request: Request, session: SessionDep,
 def _allowing(permission: Permission, *, location_param: str | None) -> Any:
     async def allow(
         request: Request,
-        session: SessionDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Principal:
-        principal = await _authenticate(request, session, credentials)
+        # The request's session straight from the request rather than as a dependency of its own: this runs on
+        # every request, and each dependency FastAPI resolves costs about as much as a query.
+        principal = await _authenticate(request, get_request_session(request), credentials)
         if not role_allows(principal.role, permission):
             raise Forbidden(f"The role '{principal.role}' does not grant '{permission}'.")
         if location_param is not None:

@@ -7,7 +7,9 @@ other role passes through unchanged (the filters answer ``None``). Domains call 
   :func:`customer_filter_for` as an extra ``WHERE`` on customer lists;
 * orders — :func:`require_order_access` and :func:`order_filter_for`; :func:`require_order_channel` where
   store staff may reach any order (taking a return back at their counter) but a channel only its own;
-* stock — :func:`omnicanal.access.rules.require_location`.
+* stock — :func:`omnicanal.access.rules.require_location`;
+* events — :func:`event_filter_for`: a channel's key reads its own orders' stories and the shared, person-free
+  facts (catalog, prices, network, stock), not another channel's orders or customers.
 
 Refusals raise :class:`~omnicanal.kit.errors.Forbidden` (403 problem+json, code ``outside-scope``), so a
 scoped caller learns that the object exists but not what it holds; ids are random, so nothing is guessable.
@@ -22,11 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnicanal.access.rules import Principal, may_access_customer, may_access_order
 from omnicanal.customers.models import Customer
+from omnicanal.events.models import OutboxEvent
+from omnicanal.events.service import SHARED_TYPES
+from omnicanal.fulfillment.models import Shipment
 from omnicanal.kit.errors import Forbidden
 from omnicanal.orders.models import Order, OrderLine
 
-__all__ = ["customer_filter_for", "order_filter_for", "require_customer_access", "require_order_access",
-           "require_order_channel"]
+__all__ = ["customer_filter_for", "event_filter_for", "order_filter_for", "require_customer_access",
+           "require_order_access", "require_order_channel"]
 
 
 def _order_at(locations: Iterable[str]) -> ColumnElement[bool]:
@@ -101,3 +106,15 @@ async def require_order_channel(session: AsyncSession, principal: Principal, ord
     they take back any channel's order at their own counter (the return's location confines them)."""
     if principal.channel_scoped:
         await require_order_access(session, principal, order_id)
+
+
+def event_filter_for(principal: Principal) -> ColumnElement[bool] | None:
+    """A ``WHERE`` clause on :class:`OutboxEvent` (``None``: no restriction). A channel's key reads the events
+    about its channel (its orders, their pickups, parcels, returns and try-ons) and the shared types; store
+    roles and analysts have no access to the raw feed at all (its payloads span every store and customer)."""
+    if not principal.channel_scoped:
+        return None
+    ours = select(Order.id).where(Order.channel_code == principal.channel)
+    return or_(OutboxEvent.channel == principal.channel, OutboxEvent.subject.in_(ours),
+               OutboxEvent.subject.in_(select(Shipment.id).where(Shipment.order_id.in_(ours))),
+               *(OutboxEvent.type.startswith(prefix) for prefix in SHARED_TYPES))

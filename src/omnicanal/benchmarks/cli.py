@@ -105,6 +105,9 @@ def routing(
     batch_size: Annotated[int, typer.Option(
         min=0, max=1_000_000, help="Orders per MIP wave (0: a whole day's orders at once).")] = 0,
     time_limit: Annotated[float, typer.Option(min=0.1, max=600, help="Solver seconds per wave.")] = 10.0,
+    hindsight: Annotated[bool, typer.Option(
+        help="Also route every day at once knowing all orders: the bound no day-by-day routing beats (slower).")]
+    = False,
     name: Annotated[str, typer.Option(help="Results file name: <output-dir>/<name>.json.")] = "routing",
     output_dir: Annotated[Path, typer.Option(help="Where results files go.")] = Path("bench/results"),
 ) -> None:
@@ -115,7 +118,7 @@ def routing(
 
     started_at = utcnow().isoformat()
     options = RoutingBenchOptions(orders=orders, seed=seed, size=size.value, days=days, batch_size=batch_size,
-                                  time_limit=time_limit)
+                                  time_limit=time_limit, hindsight=hindsight)
     figures = run_routing_benchmark(options, console)
     doc = {"name": name, "started_at": started_at, "finished_at": utcnow().isoformat(),
            "command": " ".join(["omnicanal", "bench", *sys.argv[sys.argv.index("bench") + 1:]])

@@ -16,8 +16,17 @@ Three ways to route the same orders, each starting from the same stock:
   as a nightly ``omnicanal orders route --batch`` re-optimises the orders not yet shipped — the stock a wave
   leaves going to the next.
 
+And, with ``--hindsight``, a bound: **hindsight** — one MIP over every day's orders at once, as if all were
+known in advance (the stock shared by the days and checked as one joint reservation, capacity per day).
+Solved to optimality, no routing that decides day by day does better; the gap says what foresight is worth.
+
 Every plan is priced with the same cost model; figures: orders routed, total cost, cost per order, parcels
-per order, split rate, mean distance per parcel, and time taken.
+per order, split rate, mean distance per parcel, and time taken. Each split order is also told apart:
+**forced** when no location could send the whole order from the stock of the morning of its day (whatever
+the other orders did), **avoidable** otherwise (it split for cost, or because the day's other orders took the
+units or the capacity of the location that could). Routing a day jointly can only remove avoidable splits;
+forced ones come from where the stock stands — a SKU the warehouse never held, or a best-seller it has sold
+out of by then — and so from the days before.
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from omnicanal.demo.catalog import plan_catalog
 from omnicanal.demo.orders import Pool, StockBook
 from omnicanal.demo.reference import CHANNELS, SITES, SIZES
 from omnicanal.demo.stock import plan_stock
-from omnicanal.routing.batch import BatchResult, route_one_by_one, solve_batch
+from omnicanal.routing.batch import BatchResult, route_one_by_one, solve_batch, solve_in_hindsight
 from omnicanal.routing.rules import (
     DEFAULT_COST_MODEL,
     Costing,
@@ -75,7 +84,8 @@ class RoutingBenchOptions:
     size: str = "medium"  # the demo catalogue: small 200 products, medium 1,000
     days: int = 8
     batch_size: int = 0  # orders per MIP wave; 0: a whole day's orders at once
-    time_limit: float = 10.0  # per wave
+    time_limit: float = 10.0  # per wave (hindsight: per day of orders)
+    hindsight: bool = False  # also solve every day at once, knowing all orders (a bound; slower)
 
 
 @dataclass(frozen=True)
@@ -201,8 +211,37 @@ def run_method(name: str, route: Router, scenario: Scenario, wave: int,
     return run
 
 
-def figures_of(run: MethodRun, common: set[str]) -> dict[str, Any]:
+def run_hindsight(scenario: Scenario, model: CostModel, time_limit: float) -> MethodRun:
+    """Every day's orders routed by one MIP, as if all were known in advance."""
+    supply = Supply({sku: dict(by) for sku, by in scenario.supply.free.items()}, dict(scenario.capacity))
+    result = solve_in_hindsight(scenario.days, scenario.sites, supply, model,
+                                time_limit=time_limit * len(scenario.days))
+    return MethodRun("hindsight", dict(result.plans), list(result.unrouted), result.seconds,
+                     {f"{result.method}/{result.solver_status}": 1})
+
+
+def split_causes(scenario: Scenario, plans: dict[str, Plan]) -> dict[str, int]:
+    """The split orders, told apart: ``forced`` when no location held the whole order on the morning of its
+    day (the stock the plans of the days before left), ``avoidable`` otherwise."""
+    supply = Supply({sku: dict(by) for sku, by in scenario.supply.free.items()})
+    causes = {"forced": 0, "avoidable": 0}
+    for day in scenario.days:
+        morning = supply.copy()
+        for key, order in day:
+            plan = plans.get(key)
+            if plan is None:
+                continue
+            if len(plan.parcels) > 1:
+                whole = any(all(morning.units(sku, site.code, order.buffer) >= units
+                                for sku, units in order.demand.items()) for site in scenario.sites)
+                causes["avoidable" if whole else "forced"] += 1
+            supply.take(plan)
+    return causes
+
+
+def figures_of(run: MethodRun, common: set[str], scenario: Scenario) -> dict[str, Any]:
     plans = list(run.plans.values())
+    causes = split_causes(scenario, run.plans)
     parcels = [parcel for plan in plans for parcel in plan.parcels]
     distances = [p.distance_km for p in parcels if p.distance_km is not None]
     routed = max(1, len(plans))
@@ -213,6 +252,8 @@ def figures_of(run: MethodRun, common: set[str]) -> dict[str, Any]:
         "cost_common_orders_eur": round(sum(run.plans[k].cost for k in common) / 100, 2),
         "parcels_per_order": round(len(parcels) / routed, 4),
         "split_rate_percent": round(100 * sum(len(p.parcels) > 1 for p in plans) / routed, 3),
+        "split_orders": causes["forced"] + causes["avoidable"], "forced_splits": causes["forced"],
+        "avoidable_splits": causes["avoidable"],
         "mean_distance_km": round(sum(distances) / max(1, len(distances)), 1),
         "seconds": round(run.seconds, 3), "orders_per_second": round(len(plans) / max(run.seconds, 1e-9)),
         "waves": run.solver,
@@ -254,8 +295,11 @@ def run_routing_benchmark(options: RoutingBenchOptions, console: Console,
     }
     with Progress(console=console, transient=True) as progress:
         runs = {name: run_method(name, route, scenario, wave, progress) for name, (route, wave) in routers.items()}
+        if options.hindsight:
+            progress.add_task("hindsight (one MIP over every day)", total=None)
+            runs["hindsight"] = run_hindsight(scenario, model, options.time_limit)
     common = set.intersection(*(set(run.plans) for run in runs.values()))
-    methods = {name: figures_of(run, common) for name, run in runs.items()}
+    methods = {name: figures_of(run, common, scenario) for name, run in runs.items()}
     return {
         "scenario": {"orders": len(scenario.orders), "common_orders": len(common), "days": len(scenario.days),
                      "locations": [s.code for s in scenario.sites], "daily_capacity": scenario.capacity,
@@ -270,14 +314,21 @@ def print_tables(doc: dict[str, Any], console: Console) -> None:
     scenario = doc["scenario"]
     table = Table(title=f"Routing {scenario['orders']:,} orders over {scenario['days']} days on the demo network "
                         f"({', '.join(scenario['locations'])})")
-    for column in ("method", "routed", "cost €", "€/order", "€ common", "parcels/order", "split %", "km/parcel",
-                   "seconds"):
+    for column in ("method", "routed", "cost €", "€/order", "€ common", "parcels/order", "split %",
+                   "forced/avoidable", "km/parcel", "seconds"):
         table.add_column(column, justify="left" if column == "method" else "right")
     for name, m in doc["methods"].items():
         table.add_row(name, f"{m['routed']:,}", f"{m['cost_eur']:,.0f}", f"{m['cost_per_order_eur']:.3f}",
                       f"{m['cost_common_orders_eur']:,.0f}", f"{m['parcels_per_order']:.4f}",
-                      f"{m['split_rate_percent']:.2f}", f"{m['mean_distance_km']:.0f}", f"{m['seconds']:.2f}")
+                      f"{m['split_rate_percent']:.2f}", f"{m['forced_splits']}/{m['avoidable_splits']}",
+                      f"{m['mean_distance_km']:.0f}", f"{m['seconds']:.2f}")
     console.print(table)
+    console.print("[dim]forced/avoidable: split orders no location could have sent whole from the stock of the "
+                  "morning of their day / the others — routing a day jointly can only remove the avoidable ones.[/]")
+    hindsight = doc["methods"].get("hindsight")
+    if hindsight is not None and hindsight["waves"] != {"mip/optimal": 1}:
+        console.print(f"[yellow]hindsight was not solved to optimality ({', '.join(hindsight['waves'])}): "
+                      "it is then no bound.[/]")
     goals_table = Table(title="Goals")
     for column in ("goal", "measured", "met"):
         goals_table.add_column(column)

@@ -21,4 +21,5 @@ class OutboxEvent(Base):
     subject: Mapped[str] = mapped_column(String(200))
     time: Mapped[datetime]
     data: Mapped[dict[str, Any]]
+    channel: Mapped[str | None] = mapped_column(String(40))  # the sales channel it concerns (data's "channel")
     sequence: Mapped[int | None] = mapped_column(BigInteger, unique=True)

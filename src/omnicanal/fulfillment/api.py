@@ -11,11 +11,14 @@ from omnicanal.access.deps import Allow, AllowAt
 from omnicanal.access.rules import Permission, Principal, require_channel
 from omnicanal.access.scope import order_filter_for, require_order_access
 from omnicanal.audit.service import record_customer_read
-from omnicanal.fulfillment import pickups, placing, shipments, shortpick, sourcing
-from omnicanal.fulfillment.errors import PickupCodeWrong, PickupInvalid
+from omnicanal.fulfillment import pickups, placing, refusals, shipments, shortpick, sourcing
+from omnicanal.fulfillment.errors import PickupCodeWrong, PickupInvalid, PickupStepRefused
 from omnicanal.fulfillment.rules import MAX_CODE_ATTEMPTS, PickupState
 from omnicanal.fulfillment.schemas import (
+    AlternativesOut,
     CartLineOut,
+    ChoiceIn,
+    ChoiceOut,
     CollectIn,
     GoodsMovedOut,
     LineAvailabilityOut,
@@ -40,6 +43,7 @@ from omnicanal.kit.money import Money
 from omnicanal.kit.pagination import Page, Paging, page_of
 from omnicanal.kit.transaction import TransactionalRoute
 from omnicanal.network.service import get_location
+from omnicanal.orders.api import order_out
 
 router = APIRouter(prefix="/api/v1", route_class=TransactionalRoute)
 PICKUP: list[str | Enum] = ["click & collect"]
@@ -56,7 +60,8 @@ async def pickup_out(session: SessionDep, pickup: pickups.Pickup) -> PickupOut:
         order_id=o.id, location=t.location_code, state=pickup.state, order_status=o.status, channel=o.channel_code,
         customer=o.customer_id, origin_location=o.origin_location, ordered_at=o.created_at,
         promised_at=t.promised_at, started_at=t.started_at, ready_at=t.ready_at, expires_at=t.expires_at,
-        collected_at=t.collected_at, expired_at=t.expired_at, code_attempts=t.code_attempts,
+        collected_at=t.collected_at, expired_at=t.expired_at, refused_at=t.refused_at, decide_by=t.decide_by,
+        code_attempts=t.code_attempts,
         locked=t.code_attempts >= MAX_CODE_ATTEMPTS, short_picks=t.short_picks,
         lines=[PickLineOut(**vars(line)) for line in await pickups.pick_list(session, pickup)])
 
@@ -99,13 +104,22 @@ async def get_pickup_options(
     lines = list(zip(sku, quantities, strict=True))
     options = await sourcing.pickup_options(session, lines=lines, channel=channel, latitude=lat, longitude=lon,
                                             limit=limit)
-    return PickupOptionsOut(channel=channel, lines=[CartLineOut(sku=s, quantity=q) for s, q in lines], options=[
-        PickupOptionOut(
-            location=o.store.code, name=o.store.name, distance_km=o.distance_km, in_stock=o.in_stock,
-            ready_at=o.ready_at, lines=[LineAvailabilityOut(**vars(line)) for line in o.lines],
-            transfer=None if o.transfer is None else TransferOptionOut(ready_at=o.transfer.ready_at, sources=[
-                TransferSourceOut(sku=a.sku, location=a.location, quantity=a.quantity) for a in o.transfer.sources]))
-        for o in options])
+    return PickupOptionsOut(channel=channel, lines=[CartLineOut(sku=s, quantity=q) for s, q in lines],
+                            options=[option_out(o) for o in options])
+
+
+def option_out(o: sourcing.PickupOption) -> PickupOptionOut:
+    return PickupOptionOut(
+        location=o.store.code, name=o.store.name, distance_km=o.distance_km, in_stock=o.in_stock,
+        ready_at=o.ready_at, lines=[LineAvailabilityOut(**vars(line)) for line in o.lines],
+        transfer=None if o.transfer is None else TransferOptionOut(ready_at=o.transfer.ready_at, sources=[
+            TransferSourceOut(sku=a.sku, location=a.location, quantity=a.quantity) for a in o.transfer.sources]))
+
+
+def alternatives_out(pickup: pickups.Pickup, found: refusals.Alternatives) -> AlternativesOut:
+    return AlternativesOut(order_id=pickup.placed.order.id, refused_by=pickup.store, decide_by=found.decide_by,
+                           another_store=[option_out(o) for o in found.stores], delivery=found.delivery,
+                           cancel_refund=found.refund)
 
 
 # A store's pickup terms are network set-up that every channel's promise uses: readable for any store, changed
@@ -217,6 +231,35 @@ async def collect_pickup(session: SessionDep, principal: Writer, order_id: str, 
         await session.commit()
         raise
     return await pickup_out(session, pickup)
+
+
+# --- the store refused: the customer's alternatives ---------------------------------------------------------
+# The store refuses through POST /orders/{id}/reject (omnicanal.routing.api), as a shipping location does.
+@router.get("/orders/{order_id}/pickup/alternatives", tags=PICKUP, response_model=AlternativesOut,
+            responses=STEP_ERRORS)
+async def get_alternatives(session: SessionDep, principal: Reader, order_id: str) -> AlternativesOut:
+    """An order its pickup store refused: the stores that can have it now (nearest to the refusing store first,
+    in stock or by transfer, with their promise), whether it can be delivered, what cancelling gives back."""
+    await require_order_access(session, principal, order_id)
+    pickup = await pickups.get_pickup(session, order_id)
+    if pickup.placed.order.status != refusals.AWAITING:
+        raise PickupStepRefused(f"Order {order_id} is {pickup.state}: its store has not refused it.")
+    return alternatives_out(pickup, await refusals.find_alternatives(session, pickup))
+
+
+@router.post("/orders/{order_id}/pickup/choice", tags=PICKUP, response_model=ChoiceOut, responses={
+    409: {"description": "Not awaiting the customer's answer, or the stock the choice needs is gone: nothing "
+                         "changed."}})
+async def choose_alternative(session: SessionDep, principal: Writer, order_id: str, body: ChoiceIn) -> ChoiceOut:
+    """The customer's answer to a refusal: `another_store` (`store`; what it lacks comes by transfer unless
+    `allow_transfer` is false), `delivery` (`ship_to`: the order becomes a ship order, routed without the
+    refusing store) or `cancel` (what is held is released, what was paid is due back). All or nothing."""
+    await require_order_access(session, principal, order_id)
+    done = await refusals.choose_alternative(
+        session, order_id=order_id, choice=body.choice, store=body.store, allow_transfer=body.allow_transfer,
+        ship_to=body.ship_to.model_dump() if body.ship_to else None)
+    return ChoiceOut(choice=done.choice, refused_by=done.from_store, order=order_out(done.placed),
+                     pickup=await pickup_out(session, done.pickup) if done.pickup else None)
 
 
 # --- parcels ------------------------------------------------------------------------------------------------

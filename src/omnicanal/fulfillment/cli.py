@@ -18,17 +18,21 @@ app = typer.Typer(name="pickups", no_args_is_help=True,
 console = Console()
 
 
-async def _expire(settings: Settings) -> int:
+async def _expire(settings: Settings) -> tuple[int, int]:
     from omnicanal.fulfillment.pickups import expire_uncollected_pickups
+    from omnicanal.fulfillment.refusals import cancel_unanswered_refusals
 
-    return await run_until_done(settings, expire_uncollected_pickups)
+    return (await run_until_done(settings, expire_uncollected_pickups),
+            await run_until_done(settings, cancel_unanswered_refusals))
 
 
 @app.command("expire")
 def expire() -> None:
-    """Expire every ready order not collected within its store's holding period: stock back on sale, refund due."""
-    expired = asyncio.run(_expire(Settings()))
+    """Expire every ready order not collected within its store's holding period, and cancel every refused order
+    whose customer did not choose an alternative in time: stock back on sale, refund due."""
+    expired, unanswered = asyncio.run(_expire(Settings()))
     console.print(f"[green]✓[/] {expired} uncollected pickup(s) expired: their articles are back on sale.")
+    console.print(f"[green]✓[/] {unanswered} refused pickup(s) cancelled: their customers did not answer in time.")
 
 
 async def _tasks(settings: Settings, location: str, state: PickupState | None, limit: int) -> list[tuple[str, ...]]:

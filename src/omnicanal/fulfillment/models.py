@@ -38,6 +38,8 @@ class PickupTask(Base):
     expires_at: Mapped[datetime | None] = mapped_column(index=True)
     collected_at: Mapped[datetime | None]
     expired_at: Mapped[datetime | None]
+    refused_at: Mapped[datetime | None]  # the store refused the order: the customer is asked to choose …
+    decide_by: Mapped[datetime | None] = mapped_column(index=True)  # … until then; after, it is cancelled
     code_digest: Mapped[str | None] = mapped_column(String(64))
     code_attempts: Mapped[int] = mapped_column(Integer, default=0)
     short_picks: Mapped[int] = mapped_column(Integer, default=0)

@@ -28,7 +28,7 @@ from omnicanal.inventory import ledger
 from omnicanal.inventory.rules import MovementKind
 from omnicanal.kit.clock import utcnow
 from omnicanal.orders.errors import OrderTransitionRefused
-from omnicanal.orders.models import Order
+from omnicanal.orders.models import Order, OrderLine
 from omnicanal.orders.rules import may_become
 from omnicanal.orders.service import PlacedOrder, get_order, lock_order, move_order, order_data
 
@@ -119,8 +119,24 @@ async def list_pickup_tasks(
             query = query.where(awaiting)
     if after_order is not None:
         query = query.where(PickupTask.order_id > after_order)
-    ids = (await session.scalars(query.order_by(PickupTask.order_id).limit(limit))).all()
-    return [await get_pickup(session, order_id) for order_id in ids]
+    ids = list((await session.scalars(query.order_by(PickupTask.order_id).limit(limit))).all())
+    return await _pickups(session, ids)
+
+
+async def _pickups(session: AsyncSession, ids: Sequence[str]) -> list[Pickup]:
+    """The pickups of ``ids``, in that order, read in four queries whatever their number."""
+    orders = {o.id: o for o in (await session.scalars(select(Order).where(Order.id.in_(ids)))).all()}
+    tasks = {t.order_id: t for t in (await session.scalars(
+        select(PickupTask).where(PickupTask.order_id.in_(ids)))).all()}
+    lines: dict[str, list[OrderLine]] = {order_id: [] for order_id in ids}
+    for line in (await session.scalars(select(OrderLine).where(OrderLine.order_id.in_(ids))
+                                       .order_by(OrderLine.order_id, OrderLine.line_no))).all():
+        lines[line.order_id].append(line)
+    inbound: dict[str, list[PickupInbound]] = {order_id: [] for order_id in ids}
+    for row in (await session.scalars(select(PickupInbound).where(PickupInbound.order_id.in_(ids))
+                                      .order_by(PickupInbound.order_id, PickupInbound.line_no))).all():
+        inbound[row.order_id].append(row)
+    return [Pickup(PlacedOrder(orders[i], lines[i]), tasks[i], inbound[i]) for i in ids]
 
 
 def pickup_data(pickup: Pickup, **extra: Any) -> dict[str, Any]:

@@ -155,6 +155,7 @@ class PickupState(StrEnum):
     AWAITING_GOODS = "awaiting_goods"  # confirmed; some units are still to come from another location
     TO_PREPARE = "to_prepare"  # confirmed; every unit is reserved in the store
     PREPARING = "preparing"
+    AWAITING_CUSTOMER = "awaiting_customer"  # the store refused the order; the customer chooses what next
     READY = "ready"
     COLLECTED = "collected"
     EXPIRED = "expired"
@@ -171,6 +172,14 @@ def pickup_state(order_status: str, *, goods_in_store: bool) -> str:
 class ShortReason(StrEnum):
     MISSING = "missing"  # not on the shelf: the count was wrong
     DAMAGED = "damaged"  # there, but not fit to sell
+
+
+class Alternative(StrEnum):
+    """What a customer may choose when the pickup store refuses their order."""
+
+    ANOTHER_STORE = "another_store"  # collect it at another store (by transfer when that store lacks units)
+    DELIVERY = "delivery"  # have it shipped home: the order becomes a ship order, routed as one
+    CANCEL = "cancel"  # give it up: what is held is released and what was paid is due back
 
 
 class Resolution(StrEnum):

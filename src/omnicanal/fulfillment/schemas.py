@@ -5,8 +5,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from omnicanal.fulfillment.rules import Resolution, ShortReason
+from omnicanal.fulfillment.rules import Alternative, Resolution, ShortReason
 from omnicanal.kit.money import Money
+from omnicanal.orders.schemas import Code, OrderOut, ShipTo
 
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -81,8 +82,8 @@ class PickLineOut(BaseModel):
 class PickupOut(BaseModel):
     order_id: str
     location: str
-    state: str = Field(description="awaiting_goods | to_prepare | preparing | ready | collected | expired | "
-                                   "cancelled")
+    state: str = Field(description="awaiting_goods | to_prepare | preparing | awaiting_customer (refused by the "
+                                   "store) | ready | collected | expired | cancelled")
     order_status: str
     channel: str
     customer: str | None
@@ -94,6 +95,9 @@ class PickupOut(BaseModel):
     expires_at: datetime | None = Field(description="End of the holding period of a ready order.")
     collected_at: datetime | None
     expired_at: datetime | None
+    refused_at: datetime | None = Field(description="When the store last refused the order.")
+    decide_by: datetime | None = Field(description="A refused order: the customer's answer is awaited until "
+                                                   "then; after, the order is cancelled.")
     code_attempts: int = Field(description="Wrong pickup codes tried since the code was issued.")
     locked: bool = Field(description="Too many wrong codes: a new code must be issued.")
     short_picks: int
@@ -176,3 +180,40 @@ class ShipmentOut(BaseModel):
     shipped_at: datetime
     delivered_at: datetime | None
     lines: list[ShipmentLineOut]
+
+
+# --- the store refuses; the customer chooses ----------------------------------------------------------------
+class AlternativesOut(BaseModel):
+    """What the customer of an order refused by its pickup store may choose (POST …/pickup/choice)."""
+
+    order_id: str
+    refused_by: str
+    decide_by: datetime | None = Field(description="Without an answer by then, the order is cancelled.")
+    another_store: list[PickupOptionOut] = Field(
+        description="Stores that can have the whole order, nearest to the refusing store first.")
+    delivery: bool = Field(description="Whether the whole order can be shipped now (choice delivery).")
+    cancel_refund: int = Field(description="What cancelling gives back, minor units (0 when nothing was paid).")
+
+
+class ChoiceIn(Request):
+    choice: Alternative
+    store: Code | None = Field(
+        default=None, description="another_store: where the customer will collect the order.")
+    allow_transfer: bool = Field(default=True, description="another_store: what it lacks may come from "
+                                                           "elsewhere, with a later promise.")
+    ship_to: ShipTo | None = Field(default=None, description="delivery: where to ship the order.")
+
+    @model_validator(mode="after")
+    def _what_the_choice_needs(self) -> ChoiceIn:
+        if (self.store is not None) != (self.choice is Alternative.ANOTHER_STORE):
+            raise ValueError("store is given with, and only with, choice another_store")
+        if (self.ship_to is not None) != (self.choice is Alternative.DELIVERY):
+            raise ValueError("ship_to is given with, and only with, choice delivery")
+        return self
+
+
+class ChoiceOut(BaseModel):
+    choice: Alternative
+    refused_by: str
+    order: OrderOut
+    pickup: PickupOut | None = Field(description="another_store: the order at its new store.")

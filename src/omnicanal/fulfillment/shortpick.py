@@ -77,7 +77,7 @@ async def _sources(session: AsyncSession, pickup: Pickup, sku: str, quantity: in
     store = await get_location(session, pickup.store)
     channel = await get_channel(session, pickup.placed.order.channel_code)
     plan = await plan_for_store(session, store, {sku: quantity}, buffer=channel.promise_buffer, allow_transfer=True,
-                                exclude_store_stock=True)
+                                excluded=(store.code,))
     if not plan.complete:
         raise StockInsufficient(f"No other location can send {quantity} × {sku}; cancel the units instead.",
                                 shortages=[{"sku": sku, "requested": quantity, "missing": plan.shortages[sku]}])

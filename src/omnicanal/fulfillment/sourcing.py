@@ -3,7 +3,7 @@ promised ready times and the pickup options offered to a customer's cart."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -91,15 +91,17 @@ def distances_from(origin: Location, locations: Sequence[Location]) -> dict[str,
             for loc in locations}
 
 
+def _without(available: Mapping[str, Mapping[str, int]], excluded: Collection[str]) -> dict[str, dict[str, int]]:
+    return {sku: {loc: units for loc, units in at.items() if loc not in excluded} for sku, at in available.items()}
+
+
 async def plan_for_store(
     session: AsyncSession, store: Location, demand: Mapping[str, int], *, buffer: int, allow_transfer: bool,
-    exclude_store_stock: bool = False,
+    excluded: Collection[str] = (),
 ) -> SourcingPlan:
-    """How ``demand`` would be served for a pickup at ``store`` with the stock as it is now."""
-    available = await stock_across(session, list(demand), buffer=buffer)
-    if exclude_store_stock:
-        available = {sku: {loc: units for loc, units in at.items() if loc != store.code}
-                     for sku, at in available.items()}
+    """How ``demand`` would be served for a pickup at ``store`` with the stock as it is now, taking nothing from
+    the ``excluded`` locations (the store itself after a short pick, a store that refused the order)."""
+    available = _without(await stock_across(session, list(demand), buffer=buffer), excluded)
     distances = distances_from(store, await list_locations(session))
     return rules.plan_sourcing(demand, store=store.code, available=available, distance_to_store=distances,
                                allow_transfer=allow_transfer)
@@ -131,16 +133,17 @@ class PickupOption:
 
 async def pickup_options(
     session: AsyncSession, *, lines: Sequence[tuple[str, int]], channel: str, latitude: float | None = None,
-    longitude: float | None = None, limit: int = 20, now: datetime | None = None,
+    longitude: float | None = None, limit: int = 20, now: datetime | None = None, excluded: Collection[str] = (),
 ) -> list[PickupOption]:
     """The stores where this cart can be collected: those holding every unit first (ready soonest), then those
-    that could have it by transfer (a later promise), nearest first when a point is given."""
+    that could have it by transfer (a later promise), nearest first when a point is given. The ``excluded``
+    locations are neither offered nor drawn from."""
     now = now or utcnow()
     buffer = (await usable_channel(session, channel)).promise_buffer
     demand = demand_by_sku(lines)
-    available = await stock_across(session, list(demand), buffer=buffer)
+    available = _without(await stock_across(session, list(demand), buffer=buffer), excluded)
     locations = await list_locations(session)
-    stores = [loc for loc in locations if loc.pickup]
+    stores = [loc for loc in locations if loc.pickup and loc.code not in excluded]
     terms = await pickup_terms(session, [store.code for store in stores])
     options = [_option(store, terms[store.code], demand, available, locations, now, latitude, longitude)
                for store in stores]

@@ -68,8 +68,7 @@ async def _transfer_out(session: SessionDep, t: Transfer) -> TransferOut:
 @router.get("/availability/{sku}", response_model=AvailabilityOut, dependencies=[READ])
 async def get_availability(session: SessionDep, sku: str, channel: str | None = None) -> AvailabilityOut:
     """Units available to promise for ``sku``, per location and network-wide, on ``channel``."""
-    found = await service.availability(session, sku=sku,
-                                       channel=await get_channel(session, channel) if channel else None)
+    found = await service.availability_on(session, sku=sku, channel=channel)
     return AvailabilityOut(sku=sku, channel=found.channel, total=found.total, locations=[
         LocationAvailabilityOut(location=entry.location, available=entry.available) for entry in found.locations])
 

@@ -18,6 +18,7 @@ from omnicanal.events.service import Event, record_events
 from omnicanal.inventory.models import StockLevel, StockMovement
 from omnicanal.inventory.rules import MovementKind, available_to_promise, is_discrepancy
 from omnicanal.kit.clock import utcnow
+from omnicanal.kit.prebuilt import Prebuilt
 
 
 @dataclass(frozen=True)
@@ -105,17 +106,17 @@ def _guarded_update(guard: ColumnElement[bool]) -> Update:
     )
 
 
-_RESERVE = _guarded_update(LEVEL.on_hand - LEVEL.reserved - LEVEL.safety - bindparam("buffer") >= bindparam("quantity"))
-_RELEASE = _guarded_update(LEVEL.reserved + bindparam("quantity") >= 0)
+_RESERVE = Prebuilt(_guarded_update(
+    LEVEL.on_hand - LEVEL.reserved - LEVEL.safety - bindparam("buffer") >= bindparam("quantity")))
+_RELEASE = Prebuilt(_guarded_update(LEVEL.reserved + bindparam("quantity") >= 0))
 
 
 async def _move_reserved(
-    session: AsyncSession, statement: Update, kind: MovementKind, *, sku: str, location: str, quantity: int,
+    session: AsyncSession, statement: Prebuilt, kind: MovementKind, *, sku: str, location: str, quantity: int,
     buffer: int = 0, reference: str | None, reason: str | None = None,
 ) -> StockChange | None:
-    connection = await session.connection()
-    row = (await connection.execute(statement, {
-        "b_sku": sku, "b_location": location, "quantity": quantity, "buffer": buffer, "now": utcnow()})).first()
+    row = await statement.first(session, {
+        "b_sku": sku, "b_location": location, "quantity": quantity, "buffer": buffer, "now": utcnow()})
     if row is None:
         return None
     return StockChange(sku, location, kind, 0, quantity, row.on_hand, row.reserved, row.safety, reference, reason)
@@ -139,7 +140,7 @@ async def release(
                                 quantity=-quantity, reference=reference, reason=reason)
 
 
-_INSERT_MOVEMENTS = insert(table_of(StockMovement))
+_INSERT_MOVEMENTS = Prebuilt(insert(table_of(StockMovement)))
 
 
 async def record_changes(session: AsyncSession, changes: Sequence[StockChange], also: Sequence[Event] = ()) -> None:
@@ -148,8 +149,7 @@ async def record_changes(session: AsyncSession, changes: Sequence[StockChange], 
     ``also``: the events of the change that caused these movements, written in the same INSERT."""
     if changes:
         now = utcnow()
-        connection = await session.connection()
-        await connection.execute(_INSERT_MOVEMENTS, [
+        await _INSERT_MOVEMENTS.run_many(session, [
             {"sku": c.sku, "location_code": c.location, "kind": c.kind.value, "on_hand_delta": c.on_hand_delta,
              "reserved_delta": c.reserved_delta, "reference": c.reference, "reason": c.reason, "created_at": now}
             for c in changes

@@ -22,8 +22,9 @@ from omnicanal.inventory.ledger import (
 )
 from omnicanal.inventory.models import StockLevel, StockMovement
 from omnicanal.inventory.rules import MovementKind, available_to_promise
+from omnicanal.kit.prebuilt import Prebuilt
 from omnicanal.network.models import Channel, Location
-from omnicanal.network.service import get_location
+from omnicanal.network.service import ChannelTerms, channel_terms, get_location
 
 
 async def get_level(session: AsyncSession, *, sku: str, location: str) -> StockLevel:
@@ -108,7 +109,7 @@ class Availability:
     locations: list[LocationAvailability]
 
 
-def serves_channel(location: Location | Any, channel: Channel | None) -> bool:
+def serves_channel(location: Location | Any, channel: Channel | ChannelTerms | None) -> bool:
     """Online channels promise what can be shipped or collected; tills and kiosks what stores sell."""
     if not location.active:
         return False
@@ -123,13 +124,37 @@ _STOCK_EVERYWHERE = (
     .join(Location, Location.code == StockLevel.location_code)
     .where(StockLevel.sku == bindparam("b_sku")).order_by(StockLevel.location_code)
 )
+CHANNEL = table_of(Channel).c
+# What a shop asks before showing a product page — one round trip: the channel's terms come with the levels.
+_STOCK_ON_CHANNEL = Prebuilt(
+    _STOCK_EVERYWHERE.add_columns(CHANNEL.code.label("channel_code"), CHANNEL.kind.label("channel_kind"),
+                                  CHANNEL.online, CHANNEL.safety_buffer, CHANNEL.active.label("channel_active"))
+    .join(Channel, CHANNEL.code == bindparam("b_channel"))
+)
 
 
-async def availability(session: AsyncSession, *, sku: str, channel: Channel | None) -> Availability:
+async def availability(session: AsyncSession, *, sku: str, channel: Channel | ChannelTerms | None) -> Availability:
     """ATP of ``sku`` at every location serving ``channel`` (all locations when ``channel`` is None)."""
     rows = (await (await session.connection()).execute(_STOCK_EVERYWHERE, {"b_sku": sku})).all()
     if not rows:
         await get_product(session, sku)
+    return _availability(sku, channel, rows)
+
+
+async def availability_on(session: AsyncSession, *, sku: str, channel: str | None) -> Availability:
+    """:func:`availability` on the channel named ``channel`` (:class:`ChannelNotFound` when there is none)."""
+    if not channel:
+        return await availability(session, sku=sku, channel=None)
+    rows = await _STOCK_ON_CHANNEL.rows(session, {"b_sku": sku, "b_channel": channel})
+    if not rows:  # no level of the SKU anywhere — or no such channel, or no such SKU: say which
+        return await availability(session, sku=sku, channel=await channel_terms(session, channel))
+    first = rows[0]
+    terms = ChannelTerms(first.channel_code, first.channel_kind, first.online, first.safety_buffer,
+                         first.channel_active)
+    return _availability(sku, terms, rows)
+
+
+def _availability(sku: str, channel: Channel | ChannelTerms | None, rows: Sequence[Any]) -> Availability:
     buffer = channel.promise_buffer if channel is not None else 0
     locations = [
         LocationAvailability(

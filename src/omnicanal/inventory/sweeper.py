@@ -17,6 +17,7 @@ async def sweep_once(db: Database, settings: Settings) -> int:
     """One pass; returns how many reservations expired."""
     from omnicanal.access.signin import forget_old_sign_in_records
     from omnicanal.fulfillment.pickups import expire_uncollected_pickups
+    from omnicanal.fulfillment.refusals import cancel_unanswered_refusals
     from omnicanal.inventory.holds import expire_reservations
     from omnicanal.tryon.service import expire_try_ons
 
@@ -24,6 +25,7 @@ async def sweep_once(db: Database, settings: Settings) -> int:
         await expire_try_ons(session, now=utcnow())  # first, so that lapsed try-ons record their no-shows
         expired = await expire_reservations(session, now=utcnow())
         await expire_uncollected_pickups(session, now=utcnow())
+        await cancel_unanswered_refusals(session, now=utcnow())
         await forget_idempotency_records(session, now=utcnow(), retention_hours=settings.idempotency_retention_hours)
         await forget_old_sign_in_records(session, now=utcnow(), settings=settings)
         await session.commit()

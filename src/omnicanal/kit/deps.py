@@ -10,9 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnicanal.config import Settings
 
 
+def get_request_session(request: Request) -> AsyncSession:
+    """The session :class:`~omnicanal.kit.transaction.TransactionalRoute` opened for this request."""
+    session: AsyncSession = request.state.session
+    return session
+
+
 async def get_session(request: Request) -> AsyncSession:
     """The session :class:`~omnicanal.kit.transaction.TransactionalRoute` opened for this request."""
-    return request.state.session
+    return get_request_session(request)
 
 
 async def get_settings(request: Request) -> Settings:

@@ -24,6 +24,7 @@ from omnicanal.db import Database, table_of, upsert_dialect
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.errors import InvalidRequest
 from omnicanal.kit.idempotency import IdempotencyRecord
+from omnicanal.kit.prebuilt import Prebuilt
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_KEY_LENGTH = 200
@@ -78,17 +79,16 @@ def _claim_statement(dialect_name: str) -> Insert:
     )
 
 
-_CLAIM = {name: _claim_statement(name) for name in ("sqlite", "postgresql")}
-_RECORD = (update(table_of(IdempotencyRecord)).where(table_of(IdempotencyRecord).c.scope == bindparam("key"))
-           .values(status_code=bindparam("b_status"), media_type=bindparam("b_media_type"), body=bindparam("b_body")))
+_CLAIM = {name: Prebuilt(_claim_statement(name)) for name in ("sqlite", "postgresql")}
+_RECORD = Prebuilt(
+    update(table_of(IdempotencyRecord)).where(table_of(IdempotencyRecord).c.scope == bindparam("key"))
+    .values(status_code=bindparam("b_status"), media_type=bindparam("b_media_type"), body=bindparam("b_body")))
 
 
 async def _claim(session: AsyncSession, scope: str, fingerprint: str) -> IdempotencyRecord | None:
     """Claim the key; when another request holds it, wait for that one and return its record."""
-    connection = await session.connection()
-    claimed = await connection.execute(_CLAIM[connection.dialect.name],
-                                       {"scope": scope, "fingerprint": fingerprint, "created_at": utcnow()})
-    if claimed.first() is not None:
+    claim = _CLAIM[session.get_bind().dialect.name]
+    if await claim.first(session, {"scope": scope, "fingerprint": fingerprint, "created_at": utcnow()}) is not None:
         return None
     return (await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.scope == scope))).scalar_one()
 
@@ -107,9 +107,8 @@ async def _run_write(request: Request, handler: Handler, session: AsyncSession) 
                                  code="idempotency-key-reused")
         return _replay(earlier)
     response = await handler(request)
-    await (await session.connection()).execute(_RECORD, {
-        "key": scope, "b_status": response.status_code, "b_media_type": response.media_type,
-        "b_body": bytes(response.body)})
+    await _RECORD.run(session, {"key": scope, "b_status": response.status_code, "b_media_type": response.media_type,
+                                "b_body": bytes(response.body)})
     return response
 
 

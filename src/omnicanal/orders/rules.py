@@ -9,13 +9,16 @@ from omnicanal.catalog.rules import PriceQuote
 
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     # ship and pickup orders: stock reserved, awaiting dispatch or preparation
-    "confirmed": frozenset({"shipped", "partially_shipped", "preparing", "cancelled"}),
+    "confirmed": frozenset({"shipped", "partially_shipped", "preparing", "awaiting_customer", "cancelled"}),
     # ship: a location rejected lines no other location could send; they wait for stock (routing batch)
     "backordered": frozenset({"confirmed", "cancelled"}),
     "partially_shipped": frozenset({"shipped"}),  # some parcels have left, not all
     "shipped": frozenset({"delivered"}),
     "delivered": frozenset(),
-    "preparing": frozenset({"ready", "cancelled"}),  # pickup: the store is picking the goods
+    "preparing": frozenset({"ready", "awaiting_customer", "cancelled"}),  # pickup: the store is picking the goods
+    # pickup: the store refused the order; the customer chooses another store or delivery (confirmed again)
+    # or cancellation
+    "awaiting_customer": frozenset({"confirmed", "cancelled"}),
     "ready": frozenset({"collected", "expired", "cancelled"}),  # pickup: waiting for the customer
     "collected": frozenset(),
     "expired": frozenset(),  # pickup: not collected within the store's holding period
@@ -46,7 +49,7 @@ def can_move(transitions: Mapping[str, frozenset[str]], current: str, target: st
 # The statuses only one kind of fulfilment reaches: a pickup order is never shipped, a parcel never collected.
 FULFILLMENT_ONLY: dict[str, frozenset[str]] = {
     "ship": frozenset({"backordered", "partially_shipped", "shipped", "delivered"}),
-    "pickup": frozenset({"preparing", "ready", "collected", "expired"}),
+    "pickup": frozenset({"preparing", "awaiting_customer", "ready", "collected", "expired"}),
 }
 
 

@@ -30,6 +30,7 @@ class OrderStatus(StrEnum):
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     PREPARING = "preparing"
+    AWAITING_CUSTOMER = "awaiting_customer"  # pickup: the store refused it; the customer chooses what next
     READY = "ready"
     COLLECTED = "collected"
     EXPIRED = "expired"

@@ -23,8 +23,9 @@ from omnicanal.inventory.errors import StockInsufficient
 from omnicanal.inventory.rules import MovementKind
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.ids import new_id
-from omnicanal.network.models import Channel, Location
-from omnicanal.network.service import get_channel, get_location
+from omnicanal.kit.prebuilt import Prebuilt
+from omnicanal.network.models import Location
+from omnicanal.network.service import ChannelTerms, channel_terms, get_location
 from omnicanal.orders import rules
 from omnicanal.orders.errors import (
     FulfillmentInvalid,
@@ -92,14 +93,15 @@ async def place_order(session: AsyncSession, request: OrderRequest, *, currency:
                               currency=currency, location=location.code if location else None, now=now)
 
 
-async def _usable_channel(session: AsyncSession, code: str) -> Channel:
-    channel = await get_channel(session, code)
+async def _usable_channel(session: AsyncSession, code: str) -> ChannelTerms:
+    channel = await channel_terms(session, code)
     if not channel.active:
         raise FulfillmentInvalid(f"Channel {code} is not active.")
     return channel
 
 
-async def _check_fulfillment(session: AsyncSession, request: OrderRequest, channel: Channel) -> Location | None:
+async def _check_fulfillment(session: AsyncSession, request: OrderRequest, channel: ChannelTerms,
+                             ) -> Location | None:
     if request.location is None:
         if request.fulfillment == "carry_out":
             raise FulfillmentInvalid("A carry_out sale needs the location of the till.")
@@ -143,7 +145,7 @@ async def _sell_held_units(
 
 
 async def _reserve_for_shipping(
-    session: AsyncSession, order_id: str, request: OrderRequest, channel: Channel, forced: Location | None,
+    session: AsyncSession, order_id: str, request: OrderRequest, channel: ChannelTerms, forced: Location | None,
 ) -> tuple[list[ledger.StockChange], dict[str, str]]:
     """Route the order with the routing engine (cost model, daily capacity, the customer's chosen store) and
     reserve its plan all or nothing; :class:`StockInsufficient` or ``CapacityExhausted`` when it cannot."""
@@ -183,15 +185,14 @@ async def write_order(
                   line_total=p.line_total)
         for p, site in zip(priced, line_sites, strict=True)
     ]
-    connection = await session.connection()
-    await connection.execute(_INSERT_ORDER, [_columns(order)])
-    await connection.execute(_INSERT_LINES, [_columns(line) for line in lines])
+    await _INSERT_ORDER.run(session, _columns(order))
+    await _INSERT_LINES.run_many(session, [_columns(line) for line in lines])
     await ledger.record_changes(session, changes, also=[Event("order.created", order_id, order_data(order, lines))])
     return PlacedOrder(order, lines)
 
 
-_INSERT_ORDER = insert(table_of(Order))
-_INSERT_LINES = insert(table_of(OrderLine))
+_INSERT_ORDER = Prebuilt(insert(table_of(Order)))
+_INSERT_LINES = Prebuilt(insert(table_of(OrderLine)))
 
 
 def _columns(row: Order | OrderLine) -> dict[str, Any]:
@@ -362,7 +363,7 @@ async def reassign_customer(session: AsyncSession, *, from_customer: str, to_cus
 
 
 # --- used by fulfilment (pickup orders, parcels, endless aisle) ------------------------------------------------
-async def usable_channel(session: AsyncSession, code: str) -> Channel:
+async def usable_channel(session: AsyncSession, code: str) -> ChannelTerms:
     """The channel ``code`` if it is active (:class:`FulfillmentInvalid` otherwise)."""
     return await _usable_channel(session, code)
 

@@ -93,9 +93,10 @@ async def export_customer(session: SessionDep, settings: SettingsDep, request: R
     """The right of access: everything the hub holds on the customer, from every table, as one JSON document
     (recorded as an access request)."""
     await _reach(session, request, principal, AuditAction.EXPORT, customer_id)
-    response.headers["Content-Disposition"] = f'attachment; filename="{customer_id}.json"'
-    return await export.export_customer(session, customer_id=customer_id, principal=principal,
-                                        policy_version=settings.privacy_policy_version)
+    document = await export.export_customer(session, customer_id=customer_id, principal=principal,
+                                            policy_version=settings.privacy_policy_version)
+    response.headers["Content-Disposition"] = f'attachment; filename="{customer_id}.json"'  # a known id: ASCII
+    return document
 
 
 @router.post("/customers/{customer_id}/erase", response_model=ErasureOut, responses={

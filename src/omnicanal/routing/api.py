@@ -3,18 +3,25 @@ location's routing figures."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 
 from omnicanal.access.deps import Allow
 from omnicanal.access.rules import Permission, Principal, require_channel, require_location
 from omnicanal.access.scope import require_order_access
+from omnicanal.fulfillment import refusals
+from omnicanal.fulfillment.api import alternatives_out
+from omnicanal.fulfillment.schemas import AlternativesOut
+from omnicanal.inventory.ledger import StockChange
 from omnicanal.kit.deps import SessionDep, SettingsDep
 from omnicanal.kit.errors import Forbidden
 from omnicanal.kit.pagination import Page, Paging, page_of
 from omnicanal.kit.transaction import TransactionalRoute
+from omnicanal.orders.models import Order, OrderLine
+from omnicanal.orders.service import get_order
 from omnicanal.routing import batches, rejections, service
 from omnicanal.routing.rules import DEFAULT_COST_MODEL, Plan
 from omnicanal.routing.schemas import (
@@ -114,24 +121,37 @@ async def order_routing(session: SessionDep, order_id: str, principal: Reader) -
 
 
 @orders_router.post("/{order_id}/reject", response_model=RejectOut,
-                    responses={409: {"description": "Not routed there, not waiting to ship, or too few units."}})
+                    responses={409: {"description": "Not routed there, not waiting to ship or prepare, or too few "
+                                                    "units; nothing changed."}})
 async def reject_order(session: SessionDep, settings: SettingsDep, order_id: str, body: RejectIn,
                        principal: Writer) -> RejectOut:
-    """A shipping location refuses (some of) the order's lines. The reason decides the stock effect
-    (not_in_stock: nothing left to sell there; count_mismatch: on hand set to `counted`; damaged: `units` out
-    of sellable stock; no_variance: unchanged); the lines are routed again elsewhere, or wait (backordered)."""
+    """A location refuses (some of) the order's lines. The reason decides the stock effect (not_in_stock:
+    nothing left to sell there; count_mismatch: on hand set to `counted`; damaged: `units` out of sellable
+    stock; no_variance: unchanged). A ship order's lines are routed again elsewhere, or wait (backordered); a
+    click & collect order refused by its store waits for its customer (awaiting_customer) with the
+    `alternatives` to offer — another store, delivery or cancellation (POST …/pickup/choice)."""
     require_location(principal, body.location)
     await require_order_access(session, principal, order_id)
-    outcome = await rejections.reject_order(
-        session, order_id=order_id, location=body.location, reason=body.reason.value,
-        lines=[rejections.RefusedLine(li.line_no, li.counted, li.units) for li in body.lines] if body.lines else None,
-        counted=body.counted, units=body.units, note=body.note)
+    lines = [rejections.RefusedLine(li.line_no, li.counted, li.units) for li in body.lines] if body.lines else None
+    figures: dict[str, Any] = {"location": body.location, "reason": body.reason.value, "lines": lines,
+                               "counted": body.counted, "units": body.units, "note": body.note}
+    if (await get_order(session, order_id)).order.fulfillment == "pickup":
+        refusal = await refusals.refuse_pickup(session, order_id=order_id, **figures)
+        return _reject_out(refusal.rejection.order, refusal.rejection.lines, refusal.rejection.effects,
+                           alternatives=alternatives_out(refusal.pickup, refusal.alternatives))
+    outcome = await rejections.reject_order(session, order_id=order_id, **figures)
+    return _reject_out(outcome.order, outcome.lines, outcome.effects, waiting=outcome.waiting,
+                       rerouted=plan_out(outcome.rerouted, settings.currency) if outcome.rerouted else None)
+
+
+def _reject_out(order: Order, lines: Sequence[OrderLine], effects: Sequence[StockChange], *,
+                waiting: Sequence[str] = (), rerouted: PlanOut | None = None,
+                alternatives: AlternativesOut | None = None) -> RejectOut:
     return RejectOut(
-        order=outcome.order.id, status=outcome.order.status,
+        order=order.id, status=order.status,
         lines=[RoutedLineOut(line_no=li.line_no, sku=li.sku, quantity=li.quantity, location=li.location_code)
-               for li in outcome.lines],
-        rerouted=plan_out(outcome.rerouted, settings.currency) if outcome.rerouted else None,
-        waiting=outcome.waiting,
+               for li in lines],
+        rerouted=rerouted, waiting=list(waiting), alternatives=alternatives,
         stock_effects=[StockEffectOut(sku=c.sku, location=c.location, kind=c.kind.value, on_hand_delta=c.on_hand_delta,
                                       reserved_delta=c.reserved_delta, on_hand=c.on_hand, reserved=c.reserved)
-                       for c in outcome.effects])
+                       for c in effects])

@@ -18,7 +18,8 @@ Minimise Σ picking·x + Σ (carrier + handling + split penalty)·y + Σ (UNROUT
   least *b*, plus what unrouted orders keep holding there, fit in the free units (those the batch's orders
   hold included) less *b* — exactly the condition under which the ledger's conditional reservations succeed
   when every routed order's holding is released first and the plans are reserved largest buffer first;
-* capacity: ``Σ_o y[o,l] ≤`` the orders *l* may still take today.
+* capacity: ``Σ_o y[o,l] ≤`` the orders *l* may still take today — in hindsight (several days' orders at
+  once), for each day's orders, each day afresh.
 
 A result says in which sequence its reservations are valid (``sequence``): ``joint`` as just described, or
 ``one_by_one`` — each order in turn releases what it holds and reserves its plan, orders without a new plan
@@ -121,6 +122,25 @@ def solve_batch(orders: Orders, sites: Sequence[Site], supply: Supply, model: Co
     return mip
 
 
+def solve_in_hindsight(days: Sequence[Orders], sites: Sequence[Site], supply: Supply,
+                       model: CostModel = DEFAULT_COST_MODEL, *, time_limit: float = 60.0) -> BatchResult:
+    """Several days' orders routed as if every one were known in advance: one MIP, the stock shared by the
+    days, each location's daily capacity (``supply.capacity``) afresh for each day's orders (benchmarks: what
+    foresight would be worth). The stock is checked as one joint reservation of every day's orders, largest
+    channel buffer first — slightly looser than day after day, where today's till sale comes before
+    tomorrow's web order — so, solved to optimality, no routing that decides day by day does better. No
+    fallback: without a usable answer every order is left unrouted and ``solver_status`` says why."""
+    started = time.perf_counter()
+    orders = [item for day in days for item in day]
+    day_of = [number for number, day in enumerate(days) for _ in day]
+    solved, status = _solve(orders, sites, supply, model, time_limit, frozenset(), day_of)
+    seconds = time.perf_counter() - started
+    if solved is None:
+        return BatchResult({}, tuple(key for key, _ in orders), "mip", status, seconds, "joint",
+                           ("the solver gave no usable solution",))
+    return BatchResult(solved[0], solved[1], "mip", status, seconds, "joint")
+
+
 @dataclass
 class _Programme:
     """The MIP's columns and rows as it is built."""
@@ -159,7 +179,9 @@ class _Columns:
 
 
 def _solve(orders: Orders, sites: Sequence[Site], supply: Supply, model: CostModel, time_limit: float,
-           must_route: frozenset[str]) -> tuple[tuple[dict[str, Plan], tuple[str, ...]] | None, str]:
+           must_route: frozenset[str], day_of: Sequence[int] | None = None,
+           ) -> tuple[tuple[dict[str, Plan], tuple[str, ...]] | None, str]:
+    """``day_of``: each order's day when the batch spans several (capacity is per day), else one day."""
     # SciPy is loaded only when a batch is solved: it weighs ~70 MB per server process otherwise.
     import numpy as np
     from scipy.optimize import Bounds, LinearConstraint, milp
@@ -178,7 +200,7 @@ def _solve(orders: Orders, sites: Sequence[Site], supply: Supply, model: CostMod
     if not programme.cost:  # no order can be routed: nothing to solve
         return ({}, tuple(key for key, _ in orders)), "optimal"
     _stock_rows(programme, columns, pooled)
-    _capacity_rows(programme, columns, supply)
+    _capacity_rows(programme, columns, supply, day_of or [0] * len(orders))
     matrix = csr_matrix((programme.vals, (programme.rows, programme.cols)),
                         shape=(len(programme.lower), len(programme.cost)))
     result = milp(np.array(programme.cost), integrality=np.ones(len(programme.cost)), bounds=Bounds(0, 1),
@@ -187,7 +209,7 @@ def _solve(orders: Orders, sites: Sequence[Site], supply: Supply, model: CostMod
     status = {0: "optimal", 1: "time_limit"}.get(result.status, "failed")
     if result.x is None:
         return None, status
-    return _read(orders, costings, columns, result.x, supply), status
+    return _read(orders, costings, columns, result.x, supply, day_of), status
 
 
 def _build(orders: Orders, sites: Sequence[Site], pooled: Supply, costings: Sequence[Costing],
@@ -237,17 +259,17 @@ def _stock_rows(programme: _Programme, columns: _Columns, pooled: Supply) -> Non
             programme.row(row, -math.inf, float(free - level))
 
 
-def _capacity_rows(programme: _Programme, columns: _Columns, supply: Supply) -> None:
-    by_location: dict[str, list[int]] = {}
-    for (_, code), col in columns.y.items():
-        by_location.setdefault(code, []).append(col)
-    for code, cols in sorted(by_location.items()):
+def _capacity_rows(programme: _Programme, columns: _Columns, supply: Supply, day_of: Sequence[int]) -> None:
+    by_location: dict[tuple[int, str], list[int]] = {}
+    for (index, code), col in columns.y.items():
+        by_location.setdefault((day_of[index], code), []).append(col)
+    for (_, code), cols in sorted(by_location.items()):
         if code in supply.capacity and len(cols) > supply.capacity[code]:
             programme.row([(col, 1.0) for col in cols], -math.inf, float(max(0, supply.capacity[code])))
 
 
 def _read(orders: Orders, costings: Sequence[Costing], columns: _Columns, values: np.ndarray,
-          supply: Supply) -> tuple[dict[str, Plan], tuple[str, ...]] | None:
+          supply: Supply, day_of: Sequence[int] | None) -> tuple[dict[str, Plan], tuple[str, ...]] | None:
     """The plans the solution describes, checked against stock and capacity (``None`` if they break)."""
     chosen: dict[int, dict[str, str]] = {}
     for (index, sku, code), col in columns.x.items():
@@ -261,7 +283,8 @@ def _read(orders: Orders, costings: Sequence[Costing], columns: _Columns, values
             plans[key] = costings[index].plan(assignment)
         else:
             unrouted.append(key)
-    return (plans, tuple(unrouted)) if joint_fits(orders, plans, supply) else None
+    fits = joint_fits(orders, plans, supply) if day_of is None else _fits_in_hindsight(orders, day_of, plans, supply)
+    return (plans, tuple(unrouted)) if fits else None
 
 
 def reservation_order(orders: Orders) -> list[tuple[str, OrderToRoute]]:
@@ -289,3 +312,14 @@ def joint_fits(orders: Orders, plans: Mapping[str, Plan], supply: Supply) -> boo
                 return False
         left.take(plan, order.opened)
     return True
+
+
+def _fits_in_hindsight(orders: Orders, day_of: Sequence[int], plans: Mapping[str, Plan], supply: Supply) -> bool:
+    """Whether the plans of several days fit: the stock as one joint reservation, the capacity day by day."""
+    opened: dict[tuple[int, str], int] = {}
+    for (key, order), day in zip(orders, day_of, strict=True):
+        for code in plans[key].locations if key in plans else ():
+            if code not in order.opened:
+                opened[(day, code)] = opened.get((day, code), 0) + 1
+    return (all(count <= supply.capacity.get(code, count) for (_, code), count in opened.items())
+            and joint_fits(orders, plans, Supply(supply.free)))

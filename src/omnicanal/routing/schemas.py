@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from omnicanal.fulfillment.schemas import AlternativesOut
 from omnicanal.orders.schemas import ShipTo
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40)]
@@ -165,11 +166,14 @@ class RoutedLineOut(BaseModel):
 
 class RejectOut(BaseModel):
     order: str
-    status: str = Field(description="confirmed when re-routed; backordered when some lines wait for stock.")
+    status: str = Field(description="Ship order: confirmed when re-routed, backordered when some lines wait for "
+                                    "stock. Pickup order: awaiting_customer.")
     lines: list[RoutedLineOut]
-    rerouted: PlanOut | None = Field(description="The new parcels of the refused lines.")
-    waiting: list[str] = Field(description="SKUs no other location can send: they wait for stock.")
+    rerouted: PlanOut | None = Field(description="Ship order: the new parcels of the refused lines.")
+    waiting: list[str] = Field(description="Ship order: SKUs no other location can send: they wait for stock.")
     stock_effects: list[StockEffectOut]
+    alternatives: AlternativesOut | None = Field(
+        default=None, description="Pickup order: what to offer the customer (POST /orders/{id}/pickup/choice).")
 
 
 class BatchIn(BaseModel):

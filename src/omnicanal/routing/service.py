@@ -22,9 +22,10 @@ from omnicanal.inventory.errors import StockInsufficient
 from omnicanal.inventory.models import StockLevel
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.errors import InvalidRequest
+from omnicanal.kit.prebuilt import Prebuilt
 from omnicanal.network.models import Channel, Location
 from omnicanal.network.rules import local_time
-from omnicanal.network.service import get_channel, get_location
+from omnicanal.network.service import ChannelTerms, get_channel, get_location
 from omnicanal.orders.errors import OrderNotFound
 from omnicanal.orders.models import Order
 from omnicanal.routing.errors import CapacityExhausted
@@ -69,7 +70,7 @@ class Network:
 
 LOCATION, PROFILE, LEVEL = Location.__table__.c, RoutingProfile.__table__.c, StockLevel.__table__.c
 # The hot path (every ship order placed): one round trip for the candidates, their rates and their stock.
-_NETWORK = (
+_NETWORK = Prebuilt(
     select(LOCATION.code, LOCATION.kind, LOCATION.latitude, LOCATION.longitude, LOCATION.timezone,
            PROFILE.location_code.label("profiled"), PROFILE.handling_per_parcel, PROFILE.picking_per_unit,
            PROFILE.daily_capacity, LEVEL.sku, LEVEL.on_hand, LEVEL.reserved, LEVEL.safety)
@@ -102,7 +103,7 @@ async def load_network(
     capacity: dict[str, int | None] = {}
     custom: set[str] = set()
     free: dict[str, dict[str, int]] = {sku: {} for sku in wanted}
-    for row in (await connection.execute(_NETWORK, {"skus": wanted})).all():
+    for row in await _NETWORK.rows(session, {"skus": wanted}):
         if not sites or sites[-1].code != row.code:
             sites.append(site_of(row.code, row.kind, row.latitude, row.longitude, model,
                                  handling=row.handling_per_parcel, picking=row.picking_per_unit))
@@ -134,16 +135,20 @@ _ROUTED_TODAY = (
 )
 
 
+_ROUTED_TODAY_PREBUILT = Prebuilt(_ROUTED_TODAY)
+
+
 async def routed_today(session: AsyncSession, *, today: Mapping[str, date],
                        ignore_orders: Collection[str] = ()) -> dict[str, int]:
     """Orders routed to each location on its local ``today`` (cancelled orders do not count)."""
     if not today:
         return {}
-    query = _ROUTED_TODAY
+    params = {"codes": list(today), "days": sorted(set(today.values()))}
     if ignore_orders:
-        query = query.where(RoutingParcel.order_id.not_in(list(ignore_orders)))
-    connection = await session.connection()
-    rows = (await connection.execute(query, {"codes": list(today), "days": sorted(set(today.values()))})).all()
+        query = _ROUTED_TODAY.where(RoutingParcel.order_id.not_in(list(ignore_orders)))
+        rows = list((await (await session.connection()).execute(query, params)).all())
+    else:
+        rows = await _ROUTED_TODAY_PREBUILT.rows(session, params)
     return {code: int(n) for code, day, n in rows if today.get(code) == day}
 
 
@@ -160,14 +165,16 @@ class RoutedOrder:
 
 
 async def route_new_order(
-    session: AsyncSession, *, order_id: str, demand: Mapping[str, int], channel: Channel,
-    ship_to: Mapping[str, Any] | None = None, forced: str | None = None, model: CostModel = DEFAULT_COST_MODEL,
+    session: AsyncSession, *, order_id: str, demand: Mapping[str, int], channel: Channel | ChannelTerms,
+    ship_to: Mapping[str, Any] | None = None, forced: str | None = None, excluded: Collection[str] = (),
+    trigger: str = "placed", model: CostModel = DEFAULT_COST_MODEL,
 ) -> RoutedOrder:
     """Choose the order's cheapest plan and reserve it all or nothing (in SKU order, one conditional UPDATE
     each); if another order took the units meanwhile, route once more on fresh stock. Records the decision.
 
     Raises :class:`StockInsufficient` (``shortages``) or :class:`CapacityExhausted` — nothing reserved."""
-    order = OrderToRoute(dict(demand), destination_of(ship_to), channel.promise_buffer, forced)
+    order = OrderToRoute(dict(demand), destination_of(ship_to), channel.promise_buffer, forced,
+                         excluded=frozenset(excluded))
     now = utcnow()
     for _attempt in range(2):
         network = await load_network(session, skus=list(demand), now=now, model=model)
@@ -176,7 +183,7 @@ async def route_new_order(
             raise cannot_route(order, network)
         changes = await reserve_plan(session, plan, buffer=order.buffer, reference=order_id)
         if changes is not None:
-            await record_decision(session, order_id=order_id, plan=plan, trigger="placed", order=order, now=now)
+            await record_decision(session, order_id=order_id, plan=plan, trigger=trigger, order=order, now=now)
             await add_parcels(session, order_id=order_id, locations=plan.locations, network=network, now=now)
             return RoutedOrder(plan, changes)
     raise StockInsufficient("The stock changed twice while this order was routed; nothing was reserved. Retry.",
@@ -235,24 +242,22 @@ def plan_data(plan: Plan | None, order: OrderToRoute, **extra: Any) -> dict[str,
             "forced": order.forced, "excluded": sorted(order.excluded), **extra}
 
 
-_INSERT_DECISION = insert(cast(Table, RoutingDecision.__table__))
-_INSERT_PARCELS = insert(cast(Table, RoutingParcel.__table__))
+_INSERT_DECISION = Prebuilt(insert(cast(Table, RoutingDecision.__table__)))
+_INSERT_PARCELS = Prebuilt(insert(cast(Table, RoutingParcel.__table__)))
 
 
 async def record_decision(session: AsyncSession, *, order_id: str, plan: Plan | None, trigger: str,
                           order: OrderToRoute, now: datetime, **extra: Any) -> None:
-    connection = await session.connection()
-    await connection.execute(_INSERT_DECISION, [{
+    await _INSERT_DECISION.run(session, {
         "order_id": order_id, "trigger": trigger, "cost": plan.cost if plan else None,
-        "plan": plan_data(plan, order, **extra), "at": now}])
+        "plan": plan_data(plan, order, **extra), "at": now})
 
 
 async def add_parcels(session: AsyncSession, *, order_id: str, locations: Sequence[str], network: Network,
                       now: datetime) -> None:
     """Count the order against the capacity of each location newly sending it a parcel."""
     if locations:
-        connection = await session.connection()
-        await connection.execute(_INSERT_PARCELS, [
+        await _INSERT_PARCELS.run_many(session, [
             {"order_id": order_id, "location_code": code, "routed_on": network.today.get(code, now.date()),
              "routed_at": now} for code in locations])
 
@@ -266,7 +271,7 @@ async def remove_parcels(session: AsyncSession, *, order_id: str, locations: Col
 # --- explain -----------------------------------------------------------------------------------------------
 async def explain_routing(
     session: AsyncSession, *, channel: str, lines: Sequence[tuple[str, int]], ship_to: Mapping[str, Any] | None,
-    location: str | None = None, model: CostModel = DEFAULT_COST_MODEL,
+    location: str | None = None, excluded: Collection[str] = (), model: CostModel = DEFAULT_COST_MODEL,
 ) -> Explanation:
     """How an order would be routed now, and every alternative considered with its cost or why not.
     Nothing is reserved or written."""
@@ -280,7 +285,8 @@ async def explain_routing(
         demand[sku] = demand.get(sku, 0) + quantity
     for sku in sorted(demand):
         await get_product(session, sku)
-    order = OrderToRoute(demand, destination_of(ship_to), channel_row.promise_buffer, location)
+    order = OrderToRoute(demand, destination_of(ship_to), channel_row.promise_buffer, location,
+                         excluded=frozenset(excluded))
     network = await load_network(session, skus=list(demand), now=utcnow(), model=model)
     return explain(order, network.sites, network.supply, model)
 

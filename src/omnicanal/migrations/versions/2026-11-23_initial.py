@@ -1,8 +1,8 @@
 """initial
 
-Revision ID: 756b6c164f53
+Revision ID: ec54c80bee58
 Revises:
-Create Date: 2026-11-23 10:56:40.522218+00:00
+Create Date: 2026-11-23 13:06:20.431977+00:00
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 from omnicanal.db import UTCDateTime
 from omnicanal.kit.crypto import SealedBytes, SealedDate, SealedJSON, SealedText
 
-revision: str = "756b6c164f53"
+revision: str = "ec54c80bee58"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -147,6 +147,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(length=200), nullable=False),
         sa.Column("time", UTCDateTime(), nullable=False),
         sa.Column("data", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("channel", sa.String(length=40), nullable=True),
         sa.Column("sequence", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_event")),
         sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_event_id")),
@@ -625,6 +626,8 @@ def upgrade() -> None:
         sa.Column("expires_at", UTCDateTime(), nullable=True),
         sa.Column("collected_at", UTCDateTime(), nullable=True),
         sa.Column("expired_at", UTCDateTime(), nullable=True),
+        sa.Column("refused_at", UTCDateTime(), nullable=True),
+        sa.Column("decide_by", UTCDateTime(), nullable=True),
         sa.Column("code_digest", sa.String(length=64), nullable=True),
         sa.Column("code_attempts", sa.Integer(), nullable=False),
         sa.Column("short_picks", sa.Integer(), nullable=False),
@@ -639,6 +642,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("order_id", name=op.f("pk_pickup_task")),
     )
     with op.batch_alter_table("pickup_task", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_pickup_task_decide_by"), ["decide_by"], unique=False)
         batch_op.create_index(batch_op.f("ix_pickup_task_expires_at"), ["expires_at"], unique=False)
         batch_op.create_index("ix_pickup_task_location_code_order_id", ["location_code", "order_id"], unique=False)
 
@@ -781,6 +785,7 @@ def downgrade() -> None:
     with op.batch_alter_table("pickup_task", schema=None) as batch_op:
         batch_op.drop_index("ix_pickup_task_location_code_order_id")
         batch_op.drop_index(batch_op.f("ix_pickup_task_expires_at"))
+        batch_op.drop_index(batch_op.f("ix_pickup_task_decide_by"))
 
     op.drop_table("pickup_task")
     with op.batch_alter_table("pickup_inbound", schema=None) as batch_op:

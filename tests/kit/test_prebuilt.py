@@ -1,0 +1,56 @@
+"""Prebuilt statements read and write exactly what SQLAlchemy would, in the session's transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from omnicanal.db import table_of
+from omnicanal.events.models import OutboxEvent
+from omnicanal.kit.idempotency import IdempotencyRecord
+from omnicanal.kit.prebuilt import Prebuilt
+
+EVENT = table_of(OutboxEvent)
+RECORD = table_of(IdempotencyRecord)
+AT = datetime(2026, 11, 23, 12, 30, tzinfo=UTC)
+INSERT_EVENTS = Prebuilt(insert(EVENT))
+EVENTS_OF = Prebuilt(select(EVENT.c.event_id, EVENT.c.time, EVENT.c.data, EVENT.c.sequence)
+                     .where(EVENT.c.subject.in_(bindparam("subjects", expanding=True))).order_by(EVENT.c.event_id))
+COUNT = Prebuilt(select(func.count()).select_from(EVENT))
+INSERT_RECORD = Prebuilt(insert(RECORD))
+
+
+def event(n: int, subject: str = "s-1") -> dict[str, object]:
+    return {"event_id": f"e-{n}", "type": "test.happened", "subject": subject, "time": AT,
+            "data": {"n": n, "tags": ["a", "b"]}}
+
+
+async def test_rows_come_back_typed_and_in_the_callers_transaction(db):
+    async with db.writer() as session:
+        await INSERT_EVENTS.run_many(session, [event(1), event(2), event(3, "s-2")])  # one multi-row INSERT
+        await INSERT_EVENTS.run(session, event(4, "s-3"))
+        rows = await EVENTS_OF.rows(session, {"subjects": ["s-1", "s-2"]})
+        assert [(r.event_id, r.time, r.data, r.sequence) for r in rows] == [
+            ("e-1", AT, {"n": 1, "tags": ["a", "b"]}, None), ("e-2", AT, {"n": 2, "tags": ["a", "b"]}, None),
+            ("e-3", AT, {"n": 3, "tags": ["a", "b"]}, None)]
+        assert await EVENTS_OF.rows(session, {"subjects": []}) == []
+        await session.rollback()  # the statements were part of the session's transaction
+    async with db.reader() as session:
+        (count,) = await COUNT.first(session, {})
+        assert count == 0
+
+
+async def test_sealed_columns_are_sealed_at_rest_and_driver_errors_are_sqlalchemys(db):
+    async with db.writer() as session:
+        await INSERT_RECORD.run(session, {"scope": "k-1", "fingerprint": "f", "status_code": 201,
+                                          "media_type": "application/json", "body": b'{"a":1}', "created_at": AT})
+        stored = await session.scalar(select(func.length(RECORD.c.body)))
+        assert stored is not None and stored > len(b'{"a":1}')  # AES-GCM adds its nonce and tag
+        assert (await session.get(IdempotencyRecord, "k-1")).body == b'{"a":1}'
+        with pytest.raises(IntegrityError):  # the same key twice: what the problem+json handler maps to 409
+            await INSERT_RECORD.run(session, {"scope": "k-1", "fingerprint": "f", "status_code": None,
+                                              "media_type": None, "body": None, "created_at": AT})
+        await session.rollback()
