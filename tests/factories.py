@@ -3,8 +3,11 @@ domain's tests do not depend on another domain's API."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy import text
 
 from omnicanal.catalog.models import Product, Promotion
 from omnicanal.db import Database
@@ -60,3 +63,17 @@ async def make_promotion(db: Database, *, starts_at: datetime, ends_at: datetime
                                                                      **terms}))
         await session.commit()
     return str(promotion_id)
+
+
+async def wait_until_blocked(db: Database, racer: asyncio.Task[Any]) -> None:
+    """On PostgreSQL, return once a connection waits on a lock held by the test (``racer`` got as far as it can
+    go) — however long a loaded machine takes; fail only if the racer ends without ever waiting."""
+    async with db.engine.connect() as watcher:
+        while not racer.done():
+            waiting = await watcher.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"))
+            if waiting:
+                return
+            await asyncio.sleep(0.005)
+    raise AssertionError(f"the racer never waited: {racer.result()!r}")

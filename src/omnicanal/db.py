@@ -112,8 +112,10 @@ def connect(settings: Settings) -> Database:
         read_engine = _sqlite_engine(url, immediate=False)
     else:
         engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=0, pool_timeout=60)
-        # Reads need no transaction of their own: autocommit saves the BEGIN and ROLLBACK round trips.
-        read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Reads need no transaction of their own: autocommit saves the BEGIN and ROLLBACK round trips. Their own
+        # pool, born in autocommit, so that no read switches a connection's mode there and back.
+        read_engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=0, pool_timeout=60,
+                                          isolation_level="AUTOCOMMIT")
     return Database(
         engine=engine,
         read_engine=read_engine,

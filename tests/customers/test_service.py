@@ -3,13 +3,14 @@
 import asyncio
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from omnicanal.customers import service
 from omnicanal.customers.errors import CustomerNotFound, IdentifierInvalid, IdentifierTaken
 from omnicanal.customers.models import Customer, CustomerIdentifier
 from omnicanal.customers.schemas import CustomerIn
 from omnicanal.kit.errors import NotFound
+from tests.factories import wait_until_blocked
 
 
 async def make_customer(db, **fields) -> str:
@@ -44,20 +45,6 @@ async def test_find_customer_reads_the_identifier_as_any_channel_writes_it(db):
             await service.find_customer(session, kind="passport", value="X")
 
 
-async def _wait_until_blocked(db, racer: asyncio.Task) -> None:
-    """On PostgreSQL, return once another connection is waiting on a row lock (here: the unique index) — however
-    long a loaded machine takes to get it there; fail only if the racer ends without ever waiting."""
-    async with db.engine.connect() as watcher:
-        while not racer.done():
-            waiting = await watcher.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"))
-            if waiting:
-                return
-            await asyncio.sleep(0.005)
-    raise AssertionError(f"the second writer never waited for the first: {racer.result()!r}")
-
-
 async def test_two_customers_racing_for_one_email_get_one_clear_refusal(db):
     first = db.writer()
     try:
@@ -77,7 +64,7 @@ async def test_two_customers_racing_for_one_email_get_one_clear_refusal(db):
 
         racer = asyncio.create_task(second_writer())
         if db.dialect == "postgresql":  # make sure the second one got past its check and waits on the insert
-            await _wait_until_blocked(db, racer)
+            await wait_until_blocked(db, racer)
         await first.commit()
     finally:
         await first.close()  # never leave the first transaction open: it would block the next test's clean-up

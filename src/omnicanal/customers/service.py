@@ -43,9 +43,19 @@ PROFILE_CONTACTS = ("email", "phone")  # profile fields that are identifiers of 
 MATCHED_FIELDS = frozenset({"first_name", "last_name", "email", "birth_date", "address"})
 
 
-async def get_customer(session: AsyncSession, customer_id: str) -> Customer:
-    """The customer ``customer_id``; :class:`CustomerNotFound` when there is none."""
-    customer = await session.get(Customer, customer_id)
+async def get_customer(session: AsyncSession, customer_id: str, *, lock: str | None = None) -> Customer:
+    """The customer ``customer_id``; :class:`CustomerNotFound` when there is none.
+
+    ``lock="share"``: the customer stays until the transaction ends — what an order naming them takes, so that
+    an erasure (``lock="update"``) either waits for the order, then sees and refuses it (still to fulfil), or
+    runs first and the order finds no customer: never an order left naming an erased person. (PostgreSQL row
+    locks; SQLite's writers are serialised already.)"""
+    if lock is None:
+        customer = await session.get(Customer, customer_id)
+    else:
+        customer = await session.scalar(select(Customer).where(Customer.id == customer_id)
+                                        .with_for_update(read=lock == "share")
+                                        .execution_options(populate_existing=True))
     if customer is None:
         survivor = await session.scalar(select(CustomerMerge.survivor_id).where(CustomerMerge.merged_id == customer_id))
         if survivor is not None:

@@ -66,7 +66,7 @@ async def place_pickup_order(
     origin = request.origin_location or (None if channel.online else store.code)  # endless aisle at this store
     await check_origin(session, origin)
     if request.customer is not None:
-        await get_customer(session, request.customer)
+        await get_customer(session, request.customer, lock="share")
     demand = order_rules.demand_by_sku(request.lines)
     quotes = await quote_prices(session, skus=sorted(demand), channel=channel.code, at=now)
     plan = await plan_for_store(session, store, demand, buffer=channel.promise_buffer, allow_transfer=allow_transfer)

@@ -76,7 +76,7 @@ async def place_order(session: AsyncSession, request: OrderRequest, *, currency:
     location = await _check_fulfillment(session, request, channel)
     await check_origin(session, request.origin_location)
     if request.customer is not None:
-        await get_customer(session, request.customer)
+        await get_customer(session, request.customer, lock="share")
     now = utcnow()
     quotes = await quote_prices(session, skus=sorted({sku for sku, _ in request.lines}), channel=channel.code,
                                 at=now)

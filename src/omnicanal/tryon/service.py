@@ -74,7 +74,7 @@ async def book_try_on(session: AsyncSession, request: TryOnRequest, *, now: date
     store, setting = await slots.offering_store(session, request.location)
     channel = await _booking_channel(session, request.channel)
     if request.customer is not None:
-        await get_customer(session, request.customer)
+        await get_customer(session, request.customer, lock="share")
     held = rules.merge_lines(request.lines)
     if sum(held.values()) > setting.max_items:
         raise InvalidRequest(f"A try-on at {store.code} holds at most {setting.max_items} articles.")
