@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -69,6 +70,9 @@ def create_app(settings: Settings | None = None, *, background_jobs: bool = True
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db: Database = app.state.db
         sweeper = asyncio.create_task(sweep_forever(db, settings)) if background_jobs else None
+        if background_jobs:  # a serving process: what start-up built lives as long as it does
+            gc.collect()
+            gc.freeze()  # so the collector no longer walks it: shorter pauses, a shorter latency tail
         try:
             yield
         finally:

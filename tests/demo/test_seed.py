@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from omnicanal.catalog.models import ChannelPrice, Product
 from omnicanal.customers.models import Customer, CustomerIdentifier
+from omnicanal.customers.rules import normalise_phone
 from omnicanal.db import Database
 from omnicanal.demo import SIZES, DemoSize, hub_has_data, seed_demo
 from omnicanal.inventory.models import StockLevel, StockMovement
@@ -193,7 +194,9 @@ async def test_customers_carry_identifiers_from_several_channels(db: Database) -
 
     assert kinds == {"email", "phone", "loyalty_card"}
     assert sum(kind == "email" for kind, _ in identifiers) == SIZES["small"].customers
-    assert all(re.fullmatch(r"\+33[67]\d{8}", value) for kind, value in identifiers if kind == "phone")
+    phones = [value for kind, value in identifiers if kind == "phone"]
+    assert all(re.fullmatch(r"\+33[67]\d{8}", value) for value in phones)
+    assert [normalise_phone(value) for value in phones] == phones  # every one is a number the look-up accepts
 
 
 async def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import phonenumbers
 from faker import Faker
 
 from omnicanal.demo.ids import demo_id
@@ -73,10 +74,13 @@ def _unique(taken: set[str], make: Any) -> str:
 
 
 def _mobile(rng: random.Random) -> str:
-    """A French mobile number in E.164, in the ranges that exist (06, and 07 3 to 07 9)."""
-    if rng.random() < 0.7:
-        return f"+336{rng.randint(0, 99_999_999):08d}"
-    return f"+337{rng.randint(3, 9)}{rng.randint(0, 9_999_999):07d}"
+    """A French mobile number in E.164 that the hub accepts: 06 or 07 3 to 07 9, drawn again when phonenumbers
+    knows its block as unassigned (06 39, 06 9x …)."""
+    while True:
+        number = (f"+336{rng.randint(0, 99_999_999):08d}" if rng.random() < 0.7
+                  else f"+337{rng.randint(3, 9)}{rng.randint(0, 9_999_999):07d}")
+        if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+            return number
 
 
 def _identifiers(rng: random.Random, row: dict[str, Any], taken: set[str]) -> list[dict[str, Any]]:
