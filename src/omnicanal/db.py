@@ -19,6 +19,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from omnicanal.config import Settings
+from omnicanal.kit.prebuilt import send_queued_writes_first
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -115,6 +116,7 @@ def connect(settings: Settings) -> Database:
         read_engine = _sqlite_engine(url, immediate=False)
     else:
         engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=0, pool_timeout=60)
+        send_queued_writes_first(engine)
         # Reads need no transaction of their own: autocommit saves the BEGIN and ROLLBACK round trips. Their own
         # pool, born in autocommit, so that no read switches a connection's mode there and back.
         read_engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=0, pool_timeout=60,

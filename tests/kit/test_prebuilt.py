@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from omnicanal.db import table_of
 from omnicanal.events.models import OutboxEvent
 from omnicanal.kit.idempotency import IdempotencyRecord
-from omnicanal.kit.prebuilt import Prebuilt
+from omnicanal.kit.prebuilt import Prebuilt, commit
 
 EVENT = table_of(OutboxEvent)
 RECORD = table_of(IdempotencyRecord)
@@ -54,3 +55,61 @@ async def test_sealed_columns_are_sealed_at_rest_and_driver_errors_are_sqlalchem
             await INSERT_RECORD.run(session, {"scope": "k-1", "fingerprint": "f", "status_code": None,
                                               "media_type": None, "body": None, "created_at": AT})
         await session.rollback()
+
+
+async def test_writes_sent_later_are_seen_by_what_follows_and_committed_with_it(db):
+    async with db.writer() as session:
+        await INSERT_EVENTS.run_later(session, event(1))
+        await INSERT_EVENTS.run_many_later(session, [event(2), event(3, "s-2")])
+        assert [r.event_id for r in await EVENTS_OF.rows(session, {"subjects": ["s-1", "s-2"]})] == [
+            "e-1", "e-2", "e-3"]  # a prebuilt read sends them first
+        await INSERT_EVENTS.run_later(session, event(4, "s-3"))
+        assert await session.scalar(select(func.count()).select_from(EVENT)) == 4  # so does SQLAlchemy
+        await INSERT_EVENTS.run_later(session, event(5, "s-3"))
+        await commit(session)  # and the COMMIT
+    async with db.writer() as session:
+        await INSERT_EVENTS.run_later(session, event(6, "s-4"))
+        await session.commit()  # a plain commit sends them too
+    async with db.reader() as session:
+        assert [r.event_id for r in await EVENTS_OF.rows(session, {"subjects": ["s-1", "s-2", "s-3", "s-4"]})] == [
+            "e-1", "e-2", "e-3", "e-4", "e-5", "e-6"]
+
+
+async def test_writes_sent_later_are_dropped_by_a_rollback(db):
+    async with db.writer() as session:
+        await INSERT_EVENTS.run_many_later(session, [event(1), event(2)])
+        await session.rollback()
+        await INSERT_EVENTS.run_later(session, event(3))  # the next transaction, on the same connection
+        await commit(session)
+    async with db.reader() as session:
+        assert [r.event_id for r in await EVENTS_OF.rows(session, {"subjects": ["s-1"]})] == ["e-3"]
+
+
+async def test_a_write_sent_later_that_fails_fails_the_commit_and_nothing_is_kept(db):
+    async with db.writer() as session:
+        await INSERT_EVENTS.run(session, event(1))
+        await commit(session)
+    async with db.writer() as session:
+        with pytest.raises(IntegrityError):  # raised when sent: at once on SQLite, with the COMMIT on PostgreSQL
+            await INSERT_EVENTS.run_later(session, event(2))
+            await INSERT_EVENTS.run_later(session, event(1))  # the same event id again
+            await commit(session)
+        await session.rollback()
+    async with db.reader() as session:
+        (count,) = await COUNT.first(session, {})
+        assert count == 1
+
+
+async def test_transactions_committing_queued_writes_hand_their_connections_over_cleanly(db):
+    """Many more transactions than pooled connections: each connection passes straight from one commit to the
+    next transaction, which must find it ready (and none of the previous transaction's writes pending)."""
+    async def place(n: int) -> None:
+        async with db.writer() as session:
+            await INSERT_EVENTS.run(session, event(n, f"s-{n}"))
+            await INSERT_EVENTS.run_many_later(session, [event(1000 + n, f"s-{n}"), event(2000 + n, f"s-{n}")])
+            await commit(session)
+
+    await asyncio.gather(*(place(n) for n in range(60)))
+    async with db.reader() as session:
+        (count,) = await COUNT.first(session, {})
+        assert count == 180

@@ -3,11 +3,19 @@
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omnicanal.routing.batch import BatchResult, joint_fits, route_one_by_one, solve_batch, solve_in_hindsight
+from omnicanal.routing.batch import (
+    BatchResult,
+    StockProtection,
+    joint_fits,
+    route_one_by_one,
+    solve_batch,
+    solve_in_hindsight,
+)
 from omnicanal.routing.rules import DEFAULT_COST_MODEL, OrderToRoute, Supply, site_of
 from tests.routing.test_rules import SKUS, networks, orders
 
 MODEL = DEFAULT_COST_MODEL
+UNPROTECTED = StockProtection(penalty=0)
 
 
 @st.composite
@@ -44,12 +52,16 @@ def assert_feasible(result: BatchResult, batch, supply: Supply) -> None:
 def test_the_mip_is_feasible_and_never_dearer_than_one_by_one(case):
     sites, supply, batch = case
     greedy = route_one_by_one(batch, sites, supply, MODEL)
-    mip = solve_batch(batch, sites, supply, MODEL, time_limit=10)
+    mip = solve_batch(batch, sites, supply, MODEL, time_limit=10, protection=UNPROTECTED)
     assert_feasible(greedy, batch, supply)
     assert_feasible(mip, batch, supply)
     assert mip.method == "mip" and mip.solver_status == "optimal"
     assert mip.score() <= greedy.score()  # fewer unrouted orders, or as many and no dearer
     assert joint_fits(batch, mip.plans, supply)
+    protected = solve_batch(batch, sites, supply, MODEL, time_limit=10)  # the shelves' last units spared
+    assert_feasible(protected, batch, supply)
+    assert protected.score() <= greedy.score()
+    assert protected.sequence == "one_by_one" or joint_fits(batch, protected.plans, supply)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -63,11 +75,16 @@ def test_promised_orders_keep_a_plan(case):
     left = supply.copy()  # what they hold is reserved; their own parcels are not counted against capacity
     for _, order in held_batch:
         left.give_back(order.held, -1)
-    mip = solve_batch(held_batch, sites, left, MODEL, time_limit=10, must_route=promised)
+    mip = solve_batch(held_batch, sites, left, MODEL, time_limit=10, must_route=promised, protection=UNPROTECTED)
     assert promised <= set(mip.plans)
     assert mip.method == "mip" and mip.score() <= greedy.score()  # keeping the plans was one of its options
     if mip.sequence == "joint":
         assert joint_fits(held_batch, mip.plans, left)
+    protected = solve_batch(held_batch, sites, left, MODEL, time_limit=10, must_route=promised)
+    assert promised <= set(protected.plans)
+    one_by_one = route_one_by_one(held_batch, sites, left, MODEL)
+    if not promised & set(one_by_one.unrouted):
+        assert protected.score() <= one_by_one.score()
 
 
 def _holding(order: OrderToRoute, plan) -> OrderToRoute:
@@ -189,3 +206,30 @@ def test_hindsight_checks_the_stock_as_one_joint_reservation_of_every_day():
     supply = Supply({"A": {"S": 3}})
     till, web = ("till", OrderToRoute({"A": 1}, buffer=0)), ("web", OrderToRoute({"A": 1}, buffer=2))
     assert set(solve_in_hindsight([[till], [web]], [store], supply).plans) == {"till", "web"}
+
+
+def test_on_equal_cost_the_batch_spares_the_shelf_nearly_empty():
+    """Two warehouses side by side send the lamp at the same cost; the batch takes it from the one with six,
+    keeping the other's last lamp for a basket to come. Without the protection either would do."""
+    north = site_of("WH-N", "warehouse", 47.90, 1.90, MODEL)
+    south = site_of("WH-S", "warehouse", 47.90, 1.90, MODEL)
+    for nearly_empty, full in ((north, south), (south, north)):
+        supply = Supply({"LAMP": {nearly_empty.code: 1, full.code: 6}})
+        lamp = [("lamp", OrderToRoute({"LAMP": 1}, (48.85, 2.35)))]
+        result = solve_batch(lamp, [north, south], supply)
+        assert result.method == "mip" and result.plans["lamp"].locations == (full.code,)
+        assert result.cost == route_one_by_one(lamp, [north, south], supply).cost  # the real cost is the same
+
+
+def test_protecting_the_stock_never_makes_the_batch_dearer_than_one_by_one():
+    """The warehouse's last lamp is the cheapest way to send today's lamp to Paris; the Paris store could send
+    it for less than the protection charges, but keeping the lamp would make the batch dearer than routing one
+    by one, so the batch answers the one-by-one plan (and says why)."""
+    warehouse = site_of("WH", "warehouse", 47.90, 1.90, MODEL)
+    paris_store = site_of("PAR", "store", 48.85, 2.35, MODEL)
+    supply = Supply({"LAMP": {"WH": 1, "PAR": 6}})
+    lamp = [("lamp", OrderToRoute({"LAMP": 1}, (48.85, 2.35)))]
+    result = solve_batch(lamp, [warehouse, paris_store], supply)
+    assert result.plans["lamp"].locations == ("WH",) and result.method == "greedy" and result.notes
+    unprotected = solve_batch(lamp, [warehouse, paris_store], supply, protection=UNPROTECTED)
+    assert unprotected.method == "mip" and unprotected.plans == result.plans

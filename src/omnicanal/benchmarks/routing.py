@@ -14,7 +14,8 @@ Three ways to route the same orders, each starting from the same stock:
 * **default** — the hub's routing: order by order, each order's cheapest plan under the cost model;
 * **batch** — the MIP (HiGHS) jointly over waves of ``batch_size`` orders — by default one day's orders,
   as a nightly ``omnicanal orders route --batch`` re-optimises the orders not yet shipped — the stock a wave
-  leaves going to the next.
+  leaves going to the next, the last units on each shelf protected as that command does
+  (:class:`~omnicanal.routing.batch.StockProtection`).
 
 And, with ``--hindsight``, a bound: **hindsight** — one MIP over every day's orders at once, as if all were
 known in advance (the stock shared by the days and checked as one joint reservation, capacity per day).
@@ -46,7 +47,7 @@ from omnicanal.demo.catalog import plan_catalog
 from omnicanal.demo.orders import Pool, StockBook
 from omnicanal.demo.reference import CHANNELS, SITES, SIZES
 from omnicanal.demo.stock import plan_stock
-from omnicanal.routing.batch import BatchResult, route_one_by_one, solve_batch, solve_in_hindsight
+from omnicanal.routing.batch import PROTECTION, BatchResult, route_one_by_one, solve_batch, solve_in_hindsight
 from omnicanal.routing.rules import (
     DEFAULT_COST_MODEL,
     Costing,
@@ -304,7 +305,8 @@ def run_routing_benchmark(options: RoutingBenchOptions, console: Console,
         "scenario": {"orders": len(scenario.orders), "common_orders": len(common), "days": len(scenario.days),
                      "locations": [s.code for s in scenario.sites], "daily_capacity": scenario.capacity,
                      "skus": len(scenario.supply.free), "seconds_to_build": round(built, 2)},
-        "cost_model": model.figures(), "methods": methods, "goals": goals(methods, len(scenario.orders)),
+        "cost_model": model.figures(), "stock_protection": asdict(PROTECTION), "methods": methods,
+        "goals": goals(methods, len(scenario.orders)),
         "options": asdict(options),
     }
 

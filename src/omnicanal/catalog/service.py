@@ -38,7 +38,7 @@ from omnicanal.catalog.rules import (
 from omnicanal.events.service import record_event
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.money import Money
-from omnicanal.kit.prebuilt import Prebuilt
+from omnicanal.kit.prebuilt import Prebuilt, Read
 from omnicanal.network.models import Channel
 
 # ---------------------------------------------------------------- categories
@@ -285,6 +285,13 @@ _PROMOTIONS_AT = Prebuilt(select(*Promotion.__table__.c).where(
     Promotion.active.is_(True), Promotion.starts_at <= bindparam("b_at"), Promotion.ends_at > bindparam("b_at")))
 
 
+def price_reads(skus: Sequence[str], *, channel: str, at: datetime) -> list[Read]:
+    """What :func:`quote_prices` reads first (to send it ahead with others): the products with their price on
+    ``channel``, and the promotions in force ``at``."""
+    return [(_PRODUCTS_ON_CHANNEL, {"b_skus": sorted(set(skus)), "b_channel": channel}),
+            (_PROMOTIONS_AT, {"b_at": at})]
+
+
 async def quote_prices(
     session: AsyncSession, *, skus: Sequence[str], channel: str, at: datetime,
 ) -> dict[str, PriceQuote]:
@@ -293,15 +300,16 @@ async def quote_prices(
     Raises :class:`ProductNotFound` naming every unknown SKU, then :class:`ProductNotSellable` naming every
     inactive one. The channel is not checked (the caller has). At most three queries: products with
     their channel override, promotions in force, and (only if a promotion targets categories) lineage."""
-    wanted = sorted(set(skus))
-    if not wanted:
+    if not skus:
         return {}
-    rows = await _PRODUCTS_ON_CHANNEL.rows(session, {"b_skus": wanted, "b_channel": channel})
+    (products, on_channel), (promotions_at, in_force) = price_reads(skus, channel=channel, at=at)
+    rows = await products.rows(session, on_channel)
+    wanted = on_channel["b_skus"]
     if unknown := sorted(set(wanted) - {row.sku for row in rows}):
         raise ProductNotFound(f"Unknown SKUs: {', '.join(unknown)}.", skus=unknown)
     if inactive := sorted(row.sku for row in rows if not row.active):
         raise ProductNotSellable(f"No longer sold: {', '.join(inactive)}.", skus=inactive)
-    promotions = [promotion_terms(row) for row in await _PROMOTIONS_AT.rows(session, {"b_at": at})]
+    promotions = [promotion_terms(row) for row in await promotions_at.rows(session, in_force)]
     index = PromotionIndex.of(p for p in promotions if not p.channels or channel in p.channels)
     parents = await category_parents(session, (r.category_code for r in rows)) if index.needs_categories else {}
     quotes = {}

@@ -43,7 +43,7 @@ async def record_events(session: AsyncSession, events: Iterable[Event]) -> None:
         for e in events
     ]
     if rows:
-        await _INSERT_EVENTS.run_many(session, rows)
+        await _INSERT_EVENTS.run_many_later(session, rows)
 
 
 async def record_event(session: AsyncSession, type: str, subject: str, data: dict[str, Any]) -> None:

@@ -149,7 +149,7 @@ async def record_changes(session: AsyncSession, changes: Sequence[StockChange], 
     ``also``: the events of the change that caused these movements, written in the same INSERT."""
     if changes:
         now = utcnow()
-        await _INSERT_MOVEMENTS.run_many(session, [
+        await _INSERT_MOVEMENTS.run_many_later(session, [
             {"sku": c.sku, "location_code": c.location, "kind": c.kind.value, "on_hand_delta": c.on_hand_delta,
              "reserved_delta": c.reserved_delta, "reference": c.reference, "reason": c.reason, "created_at": now}
             for c in changes

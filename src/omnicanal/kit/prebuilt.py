@@ -8,26 +8,45 @@ directly — on the same connection, so inside the request's one transaction.
 
 Use it only for Core statements on hot paths; everything else goes through the session as usual. Driver errors
 are raised as SQLAlchemy's (``IntegrityError`` …), so the problem+json handlers see what they always saw.
+
+**Reads sent ahead** (PostgreSQL): :func:`read_ahead` sends several SELECTs a use case is about to make in one
+round trip; each one's next :meth:`Prebuilt.rows` with the same parameters answers from what came back, unless
+the transaction wrote something in between (any write forgets them).
+
+**Writes sent later** (PostgreSQL): a write whose outcome nobody reads — the order, its lines, the ledger's
+movements, the outbox events — can be queued with :meth:`Prebuilt.run_later` instead of waiting for its own
+round trip. Queued writes are sent, in order, ahead of the transaction's next statement (prebuilt or not) in one
+psycopg pipeline, or with its COMMIT (:func:`commit`): the database sees the same statements in the same order
+as if each had been sent at once, only fewer round trips (an order placed: 17 → 9). The difference a caller can
+see: a queued write that fails raises at that next statement or at COMMIT, not where it was queued — so only
+writes that cannot fail short of a bug or a lost connection are queued. A rollback drops them. The first
+statement of a transaction goes in a pipeline too, so that psycopg's BEGIN travels with it.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Insert, Select, Update, bindparam, insert
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Insert, Select, Update, bindparam, event, insert
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import await_
 
 Params = Mapping[str, Any]
 Processor = Callable[[Any], Any]
 DRIVERS = ("psycopg", "aiosqlite")  # the drivers this module knows how to call; others use SQLAlchemy
 MANY_ROWS = 50  # an INSERT of up to this many rows is sent as one multi-row statement
 _CONNECTION = "omnicanal.prebuilt.connection"
+_LATER = "omnicanal.prebuilt.later"  # in a PostgreSQL connection's info: the writes queued, not yet sent
+_AHEAD = "omnicanal.prebuilt.ahead"  # in a PostgreSQL connection's info: rows read ahead, by statement and params
+Queued = list[tuple[str, Any]]  # (SQL, driver parameters)
+_SENDING: weakref.WeakSet[Any] = weakref.WeakSet()  # the engines whose connections send queued writes first
 
 
 @dataclass
@@ -116,8 +135,14 @@ class Prebuilt:
         form = self._form(connection.dialect, _keys(self.statement, params))
         if driver is None:
             return list((await connection.execute(self.statement, params)).all())
+        info = connection.sync_connection.info  # type: ignore[union-attr]
+        if isinstance(self.statement, Select):
+            if (ahead := info.get(_AHEAD)) and (found := ahead.pop(_ahead_key(self, params), None)) is not None:
+                return found
+        else:
+            info.pop(_AHEAD, None)  # a write (with RETURNING): rows read ahead may be out of date
         sql, values = form.parameters(params)
-        return form.rows(connection.dialect, *await _fetch(connection.dialect, driver, sql, values,
+        return form.rows(connection.dialect, *await _fetch(connection, driver, sql, values,
                                                            describe=form.results is None))
 
     async def first(self, session: AsyncSession, params: Params) -> Any | None:
@@ -129,8 +154,31 @@ class Prebuilt:
         connection, driver = await _connection(session)
         if driver is None:
             return int((await connection.execute(self.statement, params)).rowcount)
+        _forget_ahead(connection)
         sql, values = self._form(connection.dialect, _keys(self.statement, params)).parameters(params)
-        return await _execute(connection.dialect, driver, sql, values)
+        return await _execute(connection, driver, sql, values)
+
+    async def run_later(self, session: AsyncSession, params: Params) -> None:
+        """Execute with the transaction's next round trip (module docstring): for a write that cannot fail short
+        of a bug, whose rows affected nobody reads. Where writes cannot be queued, at once."""
+        connection, driver = await _connection(session)
+        queued = _queue(connection, driver)
+        if queued is None:
+            await self.run(session, params)
+            return
+        _forget_ahead(connection)
+        queued.append(self._form(connection.dialect, _keys(self.statement, params)).parameters(params))
+
+    async def run_many_later(self, session: AsyncSession, params: Sequence[Params]) -> None:
+        """:meth:`run_later` for several sets of parameters (an INSERT of many rows: one statement)."""
+        if len(params) > 1 and isinstance(self.statement, Insert) and len(params) <= MANY_ROWS:
+            keys = tuple(params[0])
+            await self._rows_at_once(len(params), keys).run_later(session, {
+                f"r{n}_{key}": values[key] for n, values in enumerate(params) for key in keys})
+        elif len(params) == 1:
+            await self.run_later(session, params[0])
+        else:
+            await self.run_many(session, params)
 
     async def run_many(self, session: AsyncSession, params: Sequence[Params]) -> None:
         """Execute once per set of parameters (every set with the same keys), e.g. one INSERT of many rows."""
@@ -150,6 +198,8 @@ class Prebuilt:
             return
         form = self._form(connection.dialect, _keys(self.statement, params[0]))
         prepared = [form.parameters(p) for p in params]
+        _forget_ahead(connection)
+        await _send_queued(connection)
         await _execute_many(connection.dialect, driver, prepared[0][0], [values for _, values in prepared])
 
     def _rows_at_once(self, count: int, keys: tuple[str, ...]) -> Prebuilt:
@@ -194,22 +244,39 @@ def _wrap(dialect: Dialect, sql: str, values: Any, exc: Exception) -> Exception:
     return exc
 
 
-async def _fetch(dialect: Dialect, driver: Any, sql: str, values: Any, *, describe: bool) -> tuple[list[Any], Any]:
+async def _fetch(connection: AsyncConnection, driver: Any, sql: str, values: Any, *,
+                 describe: bool) -> tuple[list[Any], Any]:
     """The rows, and the driver's description of their columns when ``describe`` (psycopg builds it anew on each
     reading: only the first execution of a statement needs it)."""
+    dialect = connection.dialect
     try:
         if dialect.driver == "psycopg":
-            cursor = await driver.execute(sql, values)
-            return list(await cursor.fetchall()), cursor.description if describe else None
+            queued = _take_queued(connection)
+            if queued or _begins(driver):  # the queued writes (or BEGIN) and this statement: one round trip
+                async with driver.pipeline():
+                    await _send_all(driver, queued)
+                    cursor = await driver.execute(sql, values)
+                    rows = list(await cursor.fetchall())
+            else:
+                cursor = await driver.execute(sql, values)
+                rows = list(await cursor.fetchall())
+            return rows, cursor.description if describe else None
         async with driver.execute(sql, values) as cursor:
             return list(await cursor.fetchall()), cursor.description
     except Exception as exc:
         raise _wrap(dialect, sql, values, exc) from exc
 
 
-async def _execute(dialect: Dialect, driver: Any, sql: str, values: Any) -> int:
+async def _execute(connection: AsyncConnection, driver: Any, sql: str, values: Any) -> int:
+    dialect = connection.dialect
     try:
         if dialect.driver == "psycopg":
+            queued = _take_queued(connection)
+            if queued or _begins(driver):
+                async with driver.pipeline():
+                    await _send_all(driver, queued)
+                    cursor = await driver.execute(sql, values)
+                return int(cursor.rowcount)  # known once the pipeline has synchronised
             return int((await driver.execute(sql, values)).rowcount)
         async with driver.execute(sql, values) as cursor:
             return int(cursor.rowcount)
@@ -227,3 +294,138 @@ async def _execute_many(dialect: Dialect, driver: Any, sql: str, values: list[An
                 pass
     except Exception as exc:
         raise _wrap(dialect, sql, values, exc) from exc
+
+
+# --- reads sent ahead ----------------------------------------------------------------------------------------
+Read = tuple[Prebuilt, Params]  # a SELECT and its parameters
+
+
+def _ahead_key(prebuilt: Prebuilt, params: Params) -> tuple[Any, ...]:
+    return (prebuilt, *sorted((key, tuple(v) if isinstance(v, list) else v) for key, v in params.items()))
+
+
+def _forget_ahead(connection: AsyncConnection) -> None:
+    connection.sync_connection.info.pop(_AHEAD, None)  # type: ignore[union-attr]
+
+
+async def read_ahead(session: AsyncSession, reads: Sequence[Read]) -> None:
+    """Send ``reads`` together — with any writes queued — in one round trip (module docstring). Where writes
+    are not queued (SQLite), nothing: each read runs when it is asked for."""
+    connection, driver = await _connection(session)
+    if driver is None or _queue(connection, driver) is None or not reads:
+        return
+    dialect = connection.dialect
+    sent = [(prebuilt, params, prebuilt._form(dialect, None)) for prebuilt, params in reads]
+    statements = [form.parameters(params) for _, params, form in sent]
+    queued = _take_queued(connection)
+    try:
+        async with driver.pipeline():
+            await _send_all(driver, queued)
+            cursors = [await driver.execute(sql, values) for sql, values in statements]
+            answers = [list(await cursor.fetchall()) for cursor in cursors]
+    except Exception as exc:
+        raise _wrap(dialect, statements[0][0], statements[0][1], exc) from exc
+    ahead = connection.sync_connection.info.setdefault(_AHEAD, {})  # type: ignore[union-attr]
+    for (prebuilt, params, form), cursor, raw in zip(sent, cursors, answers, strict=True):
+        ahead[_ahead_key(prebuilt, params)] = form.rows(dialect, raw, cursor.description)
+
+
+# --- writes sent later ----------------------------------------------------------------------------------------
+def _begins(driver: Any) -> bool:
+    """Whether psycopg is about to send BEGIN before the next statement (outside a pipeline: a round trip)."""
+    return not driver.autocommit and driver.pgconn.transaction_status == _IDLE
+
+
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
+
+
+def _queue(connection: AsyncConnection, driver: Any | None) -> Queued | None:
+    """The connection's queue of writes sent later, or ``None`` where writes are sent at once: drivers other than
+    psycopg, and engines without :func:`send_queued_writes_first` (nothing would send them)."""
+    if driver is None or connection.dialect.driver != "psycopg" or connection.sync_engine not in _SENDING:
+        return None
+    info = connection.sync_connection.info  # type: ignore[union-attr]
+    queued: Queued | None = info.get(_LATER)
+    if queued is None:
+        queued = info[_LATER] = []
+    return queued
+
+
+def _take_queued(connection: AsyncConnection | Connection) -> Queued:
+    """The writes queued on ``connection``, now the caller's to send."""
+    info = connection.sync_connection.info if isinstance(connection, AsyncConnection) else connection.info  # type: ignore[union-attr]
+    queued: Queued | None = info.get(_LATER)
+    if not queued:
+        return []
+    info[_LATER] = []
+    return queued
+
+
+async def _send_all(driver: Any, queued: Queued) -> None:
+    for sql, values in queued:
+        await driver.execute(sql, values)
+
+
+async def _send_queued(connection: AsyncConnection | Connection) -> None:
+    """Send the writes queued on ``connection`` in one pipeline, raising the first failure as SQLAlchemy's."""
+    queued = _take_queued(connection)
+    if not queued:
+        return
+    sync = connection.sync_connection if isinstance(connection, AsyncConnection) else connection
+    driver: Any = sync.connection.driver_connection  # type: ignore[union-attr]
+    try:
+        async with driver.pipeline():
+            await _send_all(driver, queued)
+    except Exception as exc:
+        raise _wrap(connection.dialect, queued[0][0], queued[0][1], exc) from exc
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit the session's transaction; writes still queued travel in the same round trip as the COMMIT."""
+    cached = session.info.get(_CONNECTION)
+    sync = session.sync_session
+    transaction = sync.get_transaction()
+    # Objects the ORM has yet to flush would have to go first, outside any pipeline: then a plain commit.
+    if (cached is not None and cached[0] is transaction and cached[2] is not None
+            and cached[1].dialect.driver == "psycopg" and not (sync.new or sync.dirty or sync.deleted)):
+        connection, driver = cached[1], cached[2]
+        if queued := _take_queued(connection):
+            try:
+                async with driver.pipeline():  # the writes and COMMIT, synchronised once
+                    await _send_all(driver, queued)
+                    await driver.commit()
+            except Exception as exc:
+                raise _wrap(connection.dialect, queued[0][0], queued[0][1], exc) from exc
+    # SQLAlchemy's own commit (after the one above it finds nothing left to send) — out of the pipeline: it hands
+    # the connection back to the pool, to the next request.
+    await session.commit()
+
+
+def send_queued_writes_first(engine: AsyncEngine) -> None:
+    """Let :meth:`Prebuilt.run_later` queue writes on ``engine``'s connections: whatever else runs next on the
+    connection — a statement through SQLAlchemy, a COMMIT — sends them first; a rollback drops them."""
+    sync_engine = engine.sync_engine
+    _SENDING.add(sync_engine)
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _before_statement(connection: Connection, *_: Any) -> None:
+        connection.info.pop(_AHEAD, None)  # it may write: what was read ahead may be out of date
+        if connection.info.get(_LATER):
+            await_(_send_queued(connection))
+
+    @event.listens_for(sync_engine, "commit")
+    def _before_commit(connection: Connection) -> None:
+        connection.info.pop(_AHEAD, None)
+        if connection.info.get(_LATER):
+            await_(_send_queued(connection))
+
+    @event.listens_for(sync_engine, "rollback")
+    def _on_rollback(connection: Connection) -> None:
+        connection.info.pop(_LATER, None)
+        connection.info.pop(_AHEAD, None)
+
+    @event.listens_for(sync_engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:  # a connection back in the pool carries nothing into the next transaction
+            record.info.pop(_LATER, None)
+            record.info.pop(_AHEAD, None)

@@ -24,7 +24,7 @@ from omnicanal.db import Database, table_of, upsert_dialect
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.errors import InvalidRequest
 from omnicanal.kit.idempotency import IdempotencyRecord
-from omnicanal.kit.prebuilt import Prebuilt
+from omnicanal.kit.prebuilt import Prebuilt, commit
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_KEY_LENGTH = 200
@@ -107,8 +107,8 @@ async def _run_write(request: Request, handler: Handler, session: AsyncSession) 
                                  code="idempotency-key-reused")
         return _replay(earlier)
     response = await handler(request)
-    await _RECORD.run(session, {"key": scope, "b_status": response.status_code, "b_media_type": response.media_type,
-                                "b_body": bytes(response.body)})
+    await _RECORD.run_later(session, {"key": scope, "b_status": response.status_code,
+                                      "b_media_type": response.media_type, "b_body": bytes(response.body)})
     return response
 
 
@@ -137,7 +137,7 @@ class TransactionalRoute(APIRoute):
                         raise
                     status = response.status_code
                     if writes and status < 400:
-                        await session.commit()
+                        await commit(session)
                     else:
                         await session.rollback()
                     return response

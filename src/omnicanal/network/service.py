@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnicanal.events.service import record_event
 from omnicanal.kit.clock import utcnow
-from omnicanal.kit.prebuilt import Prebuilt
+from omnicanal.kit.prebuilt import Prebuilt, Read
 from omnicanal.network.errors import (
     CapabilityUnknown,
     ChannelAlreadyExists,
@@ -68,10 +68,15 @@ _CHANNEL_TERMS = Prebuilt(select(_CHANNEL.code, _CHANNEL.kind, _CHANNEL.online, 
                                   _CHANNEL.active).where(_CHANNEL.code == bindparam("b_code")))
 
 
+def channel_terms_read(code: str) -> Read:
+    """What :func:`channel_terms` reads (to send it ahead with others)."""
+    return _CHANNEL_TERMS, {"b_code": code}
+
+
 async def channel_terms(session: AsyncSession, code: str) -> ChannelTerms:
     """:func:`get_channel`'s answer as plain terms, read with a prebuilt statement rather than the ORM (the
     hot paths' way: an ORM load costs more than the query). :class:`ChannelNotFound` when there is none."""
-    row = await _CHANNEL_TERMS.first(session, {"b_code": code})
+    row = await _CHANNEL_TERMS.first(session, channel_terms_read(code)[1])
     if row is None:
         raise ChannelNotFound(f"No channel {code}.")
     return ChannelTerms(row.code, row.kind, row.online, row.safety_buffer, row.active)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omnicanal.catalog.service import quote_prices
+from omnicanal.catalog.service import price_reads, quote_prices
 from omnicanal.customers.service import get_customer
 from omnicanal.db import table_of
 from omnicanal.events.service import Event
@@ -23,9 +23,9 @@ from omnicanal.inventory.errors import StockInsufficient
 from omnicanal.inventory.rules import MovementKind
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.ids import new_id
-from omnicanal.kit.prebuilt import Prebuilt
+from omnicanal.kit.prebuilt import Prebuilt, read_ahead
 from omnicanal.network.models import Location
-from omnicanal.network.service import ChannelTerms, channel_terms, get_location
+from omnicanal.network.service import ChannelTerms, channel_terms, channel_terms_read, get_location
 from omnicanal.orders import rules
 from omnicanal.orders.errors import (
     FulfillmentInvalid,
@@ -36,7 +36,7 @@ from omnicanal.orders.errors import (
 )
 from omnicanal.orders.models import Order, OrderLine
 from omnicanal.orders.rules import PricedLine
-from omnicanal.routing.service import route_new_order
+from omnicanal.routing.service import network_read, route_new_order
 
 
 @dataclass(frozen=True)
@@ -72,14 +72,17 @@ async def place_order(session: AsyncSession, request: OrderRequest, *, currency:
     """
     if request.fulfillment == "pickup":
         raise FulfillmentInvalid("Pickup orders are placed by omnicanal.fulfillment (place_pickup_order).")
+    now = utcnow()
+    skus = sorted({sku for sku, _ in request.lines})
+    # The channel, the prices and (to route a shipment) the network's stock: one round trip.
+    await read_ahead(session, [channel_terms_read(request.channel), *price_reads(skus, channel=request.channel, at=now),
+                               *([network_read(skus)] if request.fulfillment == "ship" else [])])
     channel = await _usable_channel(session, request.channel)
     location = await _check_fulfillment(session, request, channel)
     await check_origin(session, request.origin_location)
     if request.customer is not None:
         await get_customer(session, request.customer, lock="share")
-    now = utcnow()
-    quotes = await quote_prices(session, skus=sorted({sku for sku, _ in request.lines}), channel=channel.code,
-                                at=now)
+    quotes = await quote_prices(session, skus=skus, channel=channel.code, at=now)
     priced = rules.price_lines(request.lines, quotes)
     order_id = new_id("ord")
     if request.fulfillment == "carry_out" and location is not None:  # the till's store is checked above
@@ -185,8 +188,8 @@ async def write_order(
                   line_total=p.line_total)
         for p, site in zip(priced, line_sites, strict=True)
     ]
-    await _INSERT_ORDER.run(session, _columns(order))
-    await _INSERT_LINES.run_many(session, [_columns(line) for line in lines])
+    await _INSERT_ORDER.run_later(session, _columns(order))
+    await _INSERT_LINES.run_many_later(session, [_columns(line) for line in lines])
     await ledger.record_changes(session, changes, also=[Event("order.created", order_id, order_data(order, lines))])
     return PlacedOrder(order, lines)
 

@@ -10,7 +10,9 @@ The programme, for orders *o*, their SKUs *s* and candidate locations *l*:
   routed: those already promised keep a plan); an unrouted order keeps what it holds.
 
 Minimise Σ picking·x + Σ (carrier + handling + split penalty)·y + Σ (UNROUTED + penalty)·u − penalty·|orders|
-(the first parcel of a routed order bears no penalty), subject to
+(the first parcel of a routed order bears no penalty) + the stock protection charge (:class:`StockProtection`:
+``d[s,l,r] ≥ 0``, ``d[s,l,r] ≥ units taken at (s, l) − (free − r − 1)``, at the step of the charge between the
+unit leaving *r* units and the one leaving *r + 1*), subject to
 
 * every SKU of an order from exactly one location, or the order unrouted: ``Σ_l x[o,s,l] + u[o] = 1``;
 * a SKU leaves from a location only in a parcel from it: ``x[o,s,l] ≤ y[o,l]``;
@@ -57,6 +59,37 @@ Orders = Sequence[tuple[str, OrderToRoute]]
 
 
 @dataclass(frozen=True)
+class StockProtection:
+    """What a batch charges itself, on top of the cost model, for emptying a location's shelf of a SKU: the
+    unit that leaves ``r < units`` units at the location costs ``penalty × (units − r)`` cents — the last unit
+    the most (defaults: 1 € for the unit leaving 4, … 5 € for the last one).
+
+    Why: a batch sees only today's orders. On cost alone it sends the warehouse's last units of a best-seller
+    to single-item orders a store could just as well send, and the baskets with that SKU that come tomorrow
+    must then be split — no location holds them whole any more. A split costs some 10 € more (a second label,
+    handling, the split penalty) besides the customer's second delivery; keeping the last units where they
+    are costs a few euros today. This is the "inventory protection" of order-management systems: it reads the
+    stock only, never orders yet to come. The charge is not a cost the retailer pays — plans are priced by
+    the cost model alone — and a batch never returns plans dearer than routing its orders one by one, so the
+    protection only takes what the joint optimum saves. ``penalty=0`` turns it off.
+
+    Measured with ``omnicanal bench routing`` (10,000 orders over 8 days, a MIP per day): split rate 0.69 →
+    0.54 % on seed 42 for 0.14 % more cost per order; larger or deeper charges split today's orders to spare
+    the shelves and do worse."""
+
+    penalty: int = 100  # cents per unit below ``units`` left
+    units: int = 5
+
+    def steps(self) -> list[tuple[int, int]]:
+        """(r, step): each unit taken that leaves ``r`` units or fewer costs ``step`` more — the charge as
+        convex pieces for the MIP (the unit leaving r costs the steps of r and above: ``penalty × (units − r)``)."""
+        return [(r, self.penalty) for r in range(self.units)] if self.penalty > 0 else []
+
+
+PROTECTION = StockProtection()
+
+
+@dataclass(frozen=True)
 class BatchResult:
     """Plans by order key; ``unrouted`` lists the orders left without one. ``method``: ``mip`` or ``greedy``
     (or the caller's own); ``solver_status``: ``optimal``, ``time_limit``, ``failed``, ``infeasible`` or
@@ -100,13 +133,15 @@ def route_one_by_one(orders: Orders, sites: Sequence[Site], supply: Supply,
 
 
 def solve_batch(orders: Orders, sites: Sequence[Site], supply: Supply, model: CostModel = DEFAULT_COST_MODEL, *,
-                time_limit: float = 10.0, must_route: Collection[str] = ()) -> BatchResult:
-    """The batch's optimal joint routing within ``time_limit`` seconds. When the solver fails, or stops at
-    the limit with a worse answer than routing one by one, the one-by-one answer is returned (``method``
-    says which). Orders in ``must_route`` (already promised) may not be left unrouted."""
+                time_limit: float = 10.0, must_route: Collection[str] = (),
+                protection: StockProtection = PROTECTION) -> BatchResult:
+    """The batch's optimal joint routing within ``time_limit`` seconds, the last units on the shelves kept
+    as ``protection`` says. When the solver fails, or answers worse than routing one by one (stopped at the
+    limit, or protecting stock would cost more than one by one), the one-by-one answer is returned
+    (``method`` says which). Orders in ``must_route`` (already promised) may not be left unrouted."""
     started = time.perf_counter()
     greedy = route_one_by_one(orders, sites, supply, model)
-    solved, status = _solve(orders, sites, supply, model, time_limit, frozenset(must_route))
+    solved, status = _solve(orders, sites, supply, model, time_limit, frozenset(must_route), protection=protection)
     seconds = time.perf_counter() - started
 
     def fallback(note: str) -> BatchResult:
@@ -119,6 +154,8 @@ def solve_batch(orders: Orders, sites: Sequence[Site], supply: Supply, model: Co
         return fallback("the solver left a promised order unrouted: orders routed one by one")
     if status != "optimal" and greedy.score() < mip.score():
         return fallback("the solver stopped at its time limit with a dearer answer than one by one")
+    if greedy.score() < mip.score() and not set(greedy.unrouted) & set(must_route):
+        return fallback("protecting the stock would cost more than routing one by one: orders routed one by one")
     return mip
 
 
@@ -146,14 +183,16 @@ class _Programme:
     """The MIP's columns and rows as it is built."""
 
     cost: list[float] = field(default_factory=list)
+    integral: list[bool] = field(default_factory=list)  # binary, else a continuous column ≥ 0
     rows: list[int] = field(default_factory=list)
     cols: list[int] = field(default_factory=list)
     vals: list[float] = field(default_factory=list)
     lower: list[float] = field(default_factory=list)
     upper: list[float] = field(default_factory=list)
 
-    def column(self, cost: float) -> int:
+    def column(self, cost: float, *, binary: bool = True) -> int:
         self.cost.append(cost)
+        self.integral.append(binary)
         return len(self.cost) - 1
 
     def row(self, terms: Sequence[tuple[int, float]], lower: float, upper: float) -> None:
@@ -179,9 +218,11 @@ class _Columns:
 
 
 def _solve(orders: Orders, sites: Sequence[Site], supply: Supply, model: CostModel, time_limit: float,
-           must_route: frozenset[str], day_of: Sequence[int] | None = None,
+           must_route: frozenset[str], day_of: Sequence[int] | None = None, *,
+           protection: StockProtection | None = None,
            ) -> tuple[tuple[dict[str, Plan], tuple[str, ...]] | None, str]:
-    """``day_of``: each order's day when the batch spans several (capacity is per day), else one day."""
+    """``day_of``: each order's day when the batch spans several (capacity is per day), else one day.
+    ``protection``: the charge for emptying shelves (none in hindsight: knowing every order, it needs none)."""
     # SciPy is loaded only when a batch is solved: it weighs ~70 MB per server process otherwise.
     import numpy as np
     from scipy.optimize import Bounds, LinearConstraint, milp
@@ -200,10 +241,14 @@ def _solve(orders: Orders, sites: Sequence[Site], supply: Supply, model: CostMod
     if not programme.cost:  # no order can be routed: nothing to solve
         return ({}, tuple(key for key, _ in orders)), "optimal"
     _stock_rows(programme, columns, pooled)
+    if protection is not None:
+        _protection_rows(programme, columns, pooled, protection)
     _capacity_rows(programme, columns, supply, day_of or [0] * len(orders))
     matrix = csr_matrix((programme.vals, (programme.rows, programme.cols)),
                         shape=(len(programme.lower), len(programme.cost)))
-    result = milp(np.array(programme.cost), integrality=np.ones(len(programme.cost)), bounds=Bounds(0, 1),
+    binary = np.array(programme.integral)
+    result = milp(np.array(programme.cost), integrality=binary.astype(int),
+                  bounds=Bounds(0, np.where(binary, 1.0, np.inf)),
                   constraints=LinearConstraint(matrix, np.array(programme.lower), np.array(programme.upper)),
                   options={"time_limit": max(0.1, time_limit), "disp": False, "mip_rel_gap": MIP_GAP})
     status = {0: "optimal", 1: "time_limit"}.get(result.status, "failed")
@@ -245,18 +290,36 @@ def _build(orders: Orders, sites: Sequence[Site], pooled: Supply, costings: Sequ
     return programme, columns
 
 
+def _free(columns: _Columns, pooled: Supply, sku: str, code: str) -> int:
+    """The batch's free units of ``sku`` at ``code``: less what orders that cannot be routed keep."""
+    holds = columns.holds.get((sku, code), [])
+    return pooled.free.get(sku, {}).get(code, 0) - sum(units for col, units in holds if col is None)
+
+
 def _stock_rows(programme: _Programme, columns: _Columns, pooled: Supply) -> None:
     """One row per (sku, location) and buffer level, unless the batch cannot exhaust it."""
     for (sku, code), terms in sorted(columns.uses.items()):
-        holds = columns.holds.get((sku, code), [])
-        free = pooled.free.get(sku, {}).get(code, 0) - sum(units for col, units in holds if col is None)
-        kept = [(col, units) for col, units in holds if col is not None]
+        free = _free(columns, pooled, sku, code)
+        kept = [(col, units) for col, units in columns.holds.get((sku, code), []) if col is not None]
         if sum(units for _, units, _ in terms) + sum(u for _, u in kept) + max(b for _, _, b in terms) <= free:
             continue
         for level in sorted({b for _, _, b in terms}):
             row = [(col, float(units)) for col, units, b in terms if b >= level]
             row += [(col, float(units)) for col, units in kept]
             programme.row(row, -math.inf, float(free - level))
+
+
+def _protection_rows(programme: _Programme, columns: _Columns, pooled: Supply, protection: StockProtection) -> None:
+    """The stock protection charge: per (sku, location) and step, a continuous column at least the units
+    taken that leave ``r`` units or fewer — only where the batch's orders could take that many."""
+    for (sku, code), terms in sorted(columns.uses.items()):
+        free, most = _free(columns, pooled, sku, code), sum(units for _, units, _ in terms)
+        taken = [(col, float(units)) for col, units, _ in terms]
+        for left, step in protection.steps():
+            spared = free - left - 1  # units that leave more than ``left`` on the shelf
+            if most > spared:
+                beyond = programme.column(step, binary=False)
+                programme.row([*taken, (beyond, -1.0)], -math.inf, float(spared))
 
 
 def _capacity_rows(programme: _Programme, columns: _Columns, supply: Supply, day_of: Sequence[int]) -> None:

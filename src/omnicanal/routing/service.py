@@ -22,7 +22,7 @@ from omnicanal.inventory.errors import StockInsufficient
 from omnicanal.inventory.models import StockLevel
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.errors import InvalidRequest
-from omnicanal.kit.prebuilt import Prebuilt
+from omnicanal.kit.prebuilt import Prebuilt, Read
 from omnicanal.network.models import Channel, Location
 from omnicanal.network.rules import local_time
 from omnicanal.network.service import ChannelTerms, get_channel, get_location
@@ -89,6 +89,11 @@ _LOCKED_STOCK = (
 )
 
 
+def network_read(skus: Collection[str]) -> Read:
+    """What :func:`load_network` reads first (to send it ahead with others)."""
+    return _NETWORK, {"skus": sorted(set(skus))}
+
+
 async def load_network(
     session: AsyncSession, *, skus: Collection[str], now: datetime, model: CostModel = DEFAULT_COST_MODEL,
     ignore_orders: Collection[str] = (), lock: bool = False,
@@ -103,7 +108,7 @@ async def load_network(
     capacity: dict[str, int | None] = {}
     custom: set[str] = set()
     free: dict[str, dict[str, int]] = {sku: {} for sku in wanted}
-    for row in await _NETWORK.rows(session, {"skus": wanted}):
+    for row in await _NETWORK.rows(session, network_read(wanted)[1]):
         if not sites or sites[-1].code != row.code:
             sites.append(site_of(row.code, row.kind, row.latitude, row.longitude, model,
                                  handling=row.handling_per_parcel, picking=row.picking_per_unit))
@@ -248,7 +253,7 @@ _INSERT_PARCELS = Prebuilt(insert(cast(Table, RoutingParcel.__table__)))
 
 async def record_decision(session: AsyncSession, *, order_id: str, plan: Plan | None, trigger: str,
                           order: OrderToRoute, now: datetime, **extra: Any) -> None:
-    await _INSERT_DECISION.run(session, {
+    await _INSERT_DECISION.run_later(session, {
         "order_id": order_id, "trigger": trigger, "cost": plan.cost if plan else None,
         "plan": plan_data(plan, order, **extra), "at": now})
 
@@ -257,7 +262,7 @@ async def add_parcels(session: AsyncSession, *, order_id: str, locations: Sequen
                       now: datetime) -> None:
     """Count the order against the capacity of each location newly sending it a parcel."""
     if locations:
-        await _INSERT_PARCELS.run_many(session, [
+        await _INSERT_PARCELS.run_many_later(session, [
             {"order_id": order_id, "location_code": code, "routed_on": network.today.get(code, now.date()),
              "routed_at": now} for code in locations])
 
