@@ -113,3 +113,16 @@ async def test_transactions_committing_queued_writes_hand_their_connections_over
     async with db.reader() as session:
         (count,) = await COUNT.first(session, {})
         assert count == 180
+
+
+async def test_writes_sent_later_are_numbered_in_the_order_they_were_queued(db):
+    async with db.writer() as session:
+        for n in (3, 1, 2):  # three INSERTs into one table: the outbox numbers events as they were written
+            await INSERT_EVENTS.run_later(session, event(n))
+        await INSERT_RECORD.run_later(session, {"scope": "k-1", "fingerprint": "f", "status_code": 201,
+                                                "media_type": None, "body": None, "created_at": AT})
+        await commit(session)
+    async with db.reader() as session:
+        written = (await session.scalars(select(EVENT.c.event_id).order_by(EVENT.c.id))).all()
+        assert written == ["e-3", "e-1", "e-2"]
+        assert (await session.get(IdempotencyRecord, "k-1")).status_code == 201

@@ -105,9 +105,12 @@ async def require_categories(session: AsyncSession, codes: Iterable[str]) -> Non
         raise CategoryUnknown(f"Unknown categories: {', '.join(missing)}.", categories=missing)
 
 
-def _lineage_query() -> Any:
-    lineage = select(Category.code, Category.parent_code).where(
-        Category.code.in_(bindparam("b_codes", expanding=True))).cte("lineage", recursive=True)
+def _lineage_query(*, of_skus: bool = False) -> Any:
+    """The categories named ``b_codes`` (or, ``of_skus``, those of the products ``b_skus``) and their ancestors."""
+    start = (Category.code.in_(select(Product.category_code).where(Product.sku.in_(bindparam("b_skus",
+                                                                                             expanding=True))))
+             if of_skus else Category.code.in_(bindparam("b_codes", expanding=True)))
+    lineage = select(Category.code, Category.parent_code).where(start).cte("lineage", recursive=True)
     parent = aliased(Category)
     lineage = lineage.union(
         select(parent.code, parent.parent_code).join(lineage, parent.code == lineage.c.parent_code))
@@ -116,6 +119,7 @@ def _lineage_query() -> Any:
 
 # Prebuilt: every order priced under a category promotion asks for this (building the CTE costs ~1 ms).
 _LINEAGE = Prebuilt(_lineage_query())
+_LINEAGE_OF_SKUS = Prebuilt(_lineage_query(of_skus=True))
 
 
 async def category_parents(session: AsyncSession, codes: Iterable[str | None]) -> dict[str, str | None]:
@@ -288,8 +292,9 @@ _PROMOTIONS_AT = Prebuilt(select(*Promotion.__table__.c).where(
 def price_reads(skus: Sequence[str], *, channel: str, at: datetime) -> list[Read]:
     """What :func:`quote_prices` reads first (to send it ahead with others): the products with their price on
     ``channel``, and the promotions in force ``at``."""
-    return [(_PRODUCTS_ON_CHANNEL, {"b_skus": sorted(set(skus)), "b_channel": channel}),
-            (_PROMOTIONS_AT, {"b_at": at})]
+    wanted = sorted(set(skus))
+    return [(_PRODUCTS_ON_CHANNEL, {"b_skus": wanted, "b_channel": channel}), (_PROMOTIONS_AT, {"b_at": at}),
+            (_LINEAGE_OF_SKUS, {"b_skus": wanted})]
 
 
 async def quote_prices(
@@ -299,10 +304,12 @@ async def quote_prices(
 
     Raises :class:`ProductNotFound` naming every unknown SKU, then :class:`ProductNotSellable` naming every
     inactive one. The channel is not checked (the caller has). At most three queries: products with
-    their channel override, promotions in force, and (only if a promotion targets categories) lineage."""
+    their channel override, promotions in force, and (only if a promotion targets categories) their categories'
+    lineage — sent together when read ahead (:func:`price_reads`)."""
     if not skus:
         return {}
-    (products, on_channel), (promotions_at, in_force) = price_reads(skus, channel=channel, at=at)
+    (products, on_channel), (promotions_at, in_force), (lineage_of, of_skus) = price_reads(skus, channel=channel,
+                                                                                          at=at)
     rows = await products.rows(session, on_channel)
     wanted = on_channel["b_skus"]
     if unknown := sorted(set(wanted) - {row.sku for row in rows}):
@@ -311,7 +318,7 @@ async def quote_prices(
         raise ProductNotSellable(f"No longer sold: {', '.join(inactive)}.", skus=inactive)
     promotions = [promotion_terms(row) for row in await promotions_at.rows(session, in_force)]
     index = PromotionIndex.of(p for p in promotions if not p.channels or channel in p.channels)
-    parents = await category_parents(session, (r.category_code for r in rows)) if index.needs_categories else {}
+    parents = dict(await lineage_of.rows(session, of_skus)) if index.needs_categories else {}
     quotes = {}
     for row in rows:
         lineage = category_lineage(row.category_code, parents)
