@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from omnicanal.db import table_of
+from omnicanal.db import connect, table_of
 from omnicanal.events.models import OutboxEvent
+from omnicanal.kit import prebuilt
 from omnicanal.kit.idempotency import IdempotencyRecord
 from omnicanal.kit.prebuilt import Prebuilt, commit
 
@@ -126,3 +127,21 @@ async def test_writes_sent_later_are_numbered_in_the_order_they_were_queued(db):
         written = (await session.scalars(select(EVENT.c.event_id).order_by(EVENT.c.id))).all()
         assert written == ["e-3", "e-1", "e-2"]
         assert (await session.get(IdempotencyRecord, "k-1")).status_code == 201
+
+
+async def test_without_pipelines_writes_are_sent_at_once(db, settings, monkeypatch):
+    """psycopg built on a libpq older than 14 has no pipeline mode: a write asked for later is sent at once."""
+    monkeypatch.setattr(prebuilt, "_pipelines_supported", lambda: False)
+    plain = connect(settings)
+    try:
+        async with plain.writer() as session:
+            await INSERT_EVENTS.run_later(session, event(1))
+            with pytest.raises(IntegrityError):  # raised where it is asked for, not at COMMIT
+                await INSERT_EVENTS.run_later(session, event(1))
+            await session.rollback()
+            await INSERT_EVENTS.run_many_later(session, [event(2), event(3)])
+            await commit(session)
+    finally:
+        await plain.dispose()
+    async with db.reader() as session:
+        assert [r.event_id for r in await EVENTS_OF.rows(session, {"subjects": ["s-1"]})] == ["e-2", "e-3"]

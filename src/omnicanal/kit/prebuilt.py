@@ -259,7 +259,7 @@ async def _fetch(connection: AsyncConnection, driver: Any, sql: str, values: Any
     try:
         if dialect.driver == "psycopg":
             queued = _take_queued(connection)
-            if queued or _begins(driver):  # the queued writes (or BEGIN) and this statement: one round trip
+            if queued or _begins(connection, driver):  # the queued writes (or BEGIN) and this statement: one trip
                 async with driver.pipeline():
                     await _send_all(driver, queued)
                     cursor = await driver.execute(sql, values)
@@ -279,7 +279,7 @@ async def _execute(connection: AsyncConnection, driver: Any, sql: str, values: A
     try:
         if dialect.driver == "psycopg":
             queued = _take_queued(connection)
-            if queued or _begins(driver):
+            if queued or _begins(connection, driver):
                 async with driver.pipeline():
                     await _send_all(driver, queued)
                     cursor = await driver.execute(sql, values)
@@ -341,9 +341,11 @@ async def read_ahead(session: AsyncSession, reads: Sequence[Read]) -> None:
 _IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
 
 
-def _begins(driver: Any) -> bool:
-    """Whether psycopg is about to send BEGIN before the next statement (outside a pipeline: a round trip)."""
-    return not driver.autocommit and driver.pgconn.transaction_status == _IDLE
+def _begins(connection: AsyncConnection, driver: Any) -> bool:
+    """Whether psycopg is about to send BEGIN before the next statement (outside a pipeline: a round trip) on an
+    engine that uses pipelines."""
+    return (not driver.autocommit and driver.pgconn.transaction_status == _IDLE
+            and connection.sync_engine in _SENDING)
 
 
 def _queue(connection: AsyncConnection, driver: Any | None) -> Queued | None:
@@ -451,9 +453,19 @@ async def commit(session: AsyncSession) -> None:
     await session.commit()
 
 
+def _pipelines_supported() -> bool:
+    """psycopg's pipeline mode needs libpq 14 or later (the binary wheel bundles one)."""
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
+
+
 def send_queued_writes_first(engine: AsyncEngine) -> None:
-    """Let :meth:`Prebuilt.run_later` queue writes on ``engine``'s connections: whatever else runs next on the
-    connection — a statement through SQLAlchemy, a COMMIT — sends them first; a rollback drops them."""
+    """Let :meth:`Prebuilt.run_later` queue writes on ``engine``'s connections (psycopg with pipelines; elsewhere
+    writes are sent at once): whatever else runs next on the connection — a statement through SQLAlchemy, a
+    COMMIT — sends them first; a rollback drops them."""
+    if engine.dialect.driver != "psycopg" or not _pipelines_supported():
+        return  # writes are sent at once
     sync_engine = engine.sync_engine
     _SENDING.add(sync_engine)
 
