@@ -13,7 +13,7 @@ from omnicanal.db import connect, table_of
 from omnicanal.events.models import OutboxEvent
 from omnicanal.kit import prebuilt
 from omnicanal.kit.idempotency import IdempotencyRecord
-from omnicanal.kit.prebuilt import Prebuilt, commit
+from omnicanal.kit.prebuilt import Prebuilt, commit, read_ahead
 
 EVENT = table_of(OutboxEvent)
 RECORD = table_of(IdempotencyRecord)
@@ -145,3 +145,22 @@ async def test_without_pipelines_writes_are_sent_at_once(db, settings, monkeypat
         await plain.dispose()
     async with db.reader() as session:
         assert [r.event_id for r in await EVENTS_OF.rows(session, {"subjects": ["s-1"]})] == ["e-2", "e-3"]
+
+
+async def test_reads_sent_ahead_never_answer_what_the_transaction_has_since_changed(db):
+    async with db.writer() as session:
+        await INSERT_EVENTS.run(session, event(1))
+        await read_ahead(session, [(EVENTS_OF, {"subjects": ["s-1"]}), (COUNT, {})])
+        assert await session.scalar(select(func.count()).select_from(EVENT)) == 1  # a read keeps them
+        assert [r.event_id for r in await EVENTS_OF.rows(session, {"subjects": ["s-1"]})] == ["e-1"]
+        await INSERT_EVENTS.run_later(session, event(2))  # a write forgets them
+        assert (await COUNT.first(session, {}))[0] == 2
+        await read_ahead(session, [(COUNT, {})])
+        await session.execute(insert(EVENT).values(**event(3)))  # so does one through SQLAlchemy
+        assert (await COUNT.first(session, {}))[0] == 3
+        await read_ahead(session, [(COUNT, {})])
+        await INSERT_RECORD.run(session, {"scope": "k-1", "fingerprint": "f", "status_code": None,
+                                          "media_type": None, "body": None, "created_at": AT})
+        await INSERT_EVENTS.run(session, event(4))
+        assert (await COUNT.first(session, {}))[0] == 4
+        await session.rollback()

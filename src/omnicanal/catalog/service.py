@@ -290,8 +290,8 @@ _PROMOTIONS_AT = Prebuilt(select(*Promotion.__table__.c).where(
 
 
 def price_reads(skus: Sequence[str], *, channel: str, at: datetime) -> list[Read]:
-    """What :func:`quote_prices` reads first (to send it ahead with others): the products with their price on
-    ``channel``, and the promotions in force ``at``."""
+    """What :func:`quote_prices` reads (to send it ahead with others): the products with their price on
+    ``channel``, the promotions in force ``at``, and the lineage of the products' categories."""
     wanted = sorted(set(skus))
     return [(_PRODUCTS_ON_CHANNEL, {"b_skus": wanted, "b_channel": channel}), (_PROMOTIONS_AT, {"b_at": at}),
             (_LINEAGE_OF_SKUS, {"b_skus": wanted})]

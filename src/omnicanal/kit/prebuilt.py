@@ -470,8 +470,9 @@ def send_queued_writes_first(engine: AsyncEngine) -> None:
     _SENDING.add(sync_engine)
 
     @event.listens_for(sync_engine, "before_cursor_execute")
-    def _before_statement(connection: Connection, *_: Any) -> None:
-        connection.info.pop(_AHEAD, None)  # it may write: what was read ahead may be out of date
+    def _before_statement(connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip()[:6].upper() != "SELECT":  # it may write: what was read ahead may be out of date
+            connection.info.pop(_AHEAD, None)
         if connection.info.get(_LATER):
             await_(_send_queued(connection))
 
