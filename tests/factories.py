@@ -65,15 +65,22 @@ async def make_promotion(db: Database, *, starts_at: datetime, ends_at: datetime
     return str(promotion_id)
 
 
-async def wait_until_blocked(db: Database, racer: asyncio.Task[Any]) -> None:
+async def wait_until_blocked(db: Database, racer: asyncio.Task[Any], *, give_up_after: float = 300) -> None:
     """On PostgreSQL, return once a connection waits on a lock held by the test (``racer`` got as far as it can
-    go) — however long a loaded machine takes; fail only if the racer ends without ever waiting."""
+    go) — however long a loaded machine takes; fail if the racer ends without ever waiting, or (rather than hang
+    the suite) if it has neither waited nor ended after ``give_up_after`` seconds."""
+    deadline = asyncio.get_running_loop().time() + give_up_after
+    # Autocommit: within one transaction PostgreSQL shows pg_stat_activity as it was at the first look, and a
+    # racer that started waiting after it would never be seen.
     async with db.engine.connect() as watcher:
+        await watcher.execution_options(isolation_level="AUTOCOMMIT")
         while not racer.done():
             waiting = await watcher.scalar(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND wait_event_type = 'Lock'"))
             if waiting:
                 return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the racer neither waited on a lock nor ended in {give_up_after:.0f} s")
             await asyncio.sleep(0.005)
     raise AssertionError(f"the racer never waited: {racer.result()!r}")
