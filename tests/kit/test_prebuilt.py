@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from omnicanal.db import connect, table_of
@@ -43,6 +43,20 @@ async def test_rows_come_back_typed_and_in_the_callers_transaction(db):
     async with db.reader() as session:
         (count,) = await COUNT.first(session, {})
         assert count == 0
+
+
+async def test_a_parameter_used_twice_and_a_literal_percent_sign_read_as_written(db):
+    subject = bindparam("subject")
+    either = Prebuilt(select(EVENT.c.event_id, literal_column("'50%'").label("off"))
+                      .where(or_(EVENT.c.subject == subject, EVENT.c.type == subject),
+                             EVENT.c.event_id.like(bindparam("pattern"))).order_by(EVENT.c.event_id))
+    async with db.writer() as session:
+        await INSERT_EVENTS.run_many(session, [event(1), event(2, "s-2"), event(13, "test.happened")])
+        assert [tuple(r) for r in await either.rows(session, {"subject": "s-2", "pattern": "e-%"})] == [
+            ("e-2", "50%")]
+        assert [r.event_id for r in await either.rows(session, {"subject": "test.happened", "pattern": "e-1%"})] == [
+            "e-1", "e-13"]
+        await session.rollback()
 
 
 async def test_sealed_columns_are_sealed_at_rest_and_driver_errors_are_sqlalchemys(db):

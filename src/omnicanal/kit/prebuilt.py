@@ -31,6 +31,7 @@ idempotency record and COMMIT.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import weakref
 from collections import namedtuple
@@ -64,7 +65,7 @@ class _Form:
     sql: str
     expanding: tuple[str, ...]  # the IN-list parameters, rendered one placeholder per value
     binds: dict[str, Processor]
-    positions: tuple[str, ...] | None  # qmark order (SQLite); None for named parameters
+    positions: tuple[str, ...]  # the parameters' names in placeholder order
     row: Any  # a namedtuple class (None when the statement returns no rows)
     types: tuple[Any, ...]  # of the columns returned, adapted to the dialect
     results: tuple[Processor | None, ...] | None = None  # known once the driver has described the columns
@@ -74,20 +75,22 @@ class _Form:
         """The SQL and the driver's parameters for one set of ``params``."""
         sql: str = self.sql
         binds: Mapping[str, Any] = self.binds
-        positions: Sequence[str] | None = self.positions
+        positions: Sequence[str] = self.positions
         values = dict(self.compiled.construct_params(params))
         if self.expanding:  # SQLAlchemy renders an IN list one placeholder per value: once per list length
             lengths = tuple(len(values[name]) for name in self.expanding)
-            state = self.expanded.get(lengths)
-            if state is None:
-                state = self.expanded[lengths] = self.compiled.construct_expanded_state(params)
-            for name, names in state.parameter_expansion.items():
+            expanded = self.expanded.get(lengths)
+            if expanded is None:
+                state = self.compiled.construct_expanded_state(params)
+                expanded = self.expanded[lengths] = (state.parameter_expansion, *_placeholders(
+                    self.compiled.dialect, state.statement, state.positiontup), state.processors)
+            expansion, sql, positions, binds = expanded
+            for name, names in expansion.items():
                 values.update(zip(names, values.pop(name), strict=True))
-            sql, binds, positions = state.statement, state.processors, state.positiontup
         for key, process in binds.items():
             if key in values:
                 values[key] = process(values[key])
-        return sql, (tuple(values[key] for key in positions) if positions is not None else values)
+        return sql, tuple(values[key] for key in positions)
 
     def rows(self, dialect: Dialect, raw: Sequence[Sequence[Any]], description: Sequence[Any] | None) -> list[Any]:
         if self.results is None:  # as SQLAlchemy does: a column's processor may depend on the driver's type code
@@ -98,6 +101,25 @@ class _Form:
             return [make(r) for r in raw]
         return [make(value if process is None else process(value) for process, value in zip(results, r, strict=True))
                 for r in raw]
+
+
+def _placeholders(dialect: Dialect, sql: str, positiontup: Sequence[str] | None) -> tuple[str, tuple[str, ...]]:
+    """``sql`` with positional placeholders, and the parameters' names in their order. SQLite's ``?`` come so
+    from SQLAlchemy. psycopg's ``%(name)s`` become PostgreSQL's own ``$n``, run by a raw cursor: psycopg would
+    otherwise parse every statement anew, having no cache for the long ones (the queued writes joined)."""
+    if dialect.driver != "psycopg":
+        return sql, tuple(positiontup or ())
+    names: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) is None:  # %% — a literal %
+            return "%"
+        return f"${names.setdefault(match.group(1), len(names) + 1)}"
+
+    return _PYFORMAT.sub(number, sql), tuple(names)
+
+
+_PYFORMAT = re.compile(r"%\((\w+)\)s|%%")
 
 
 def _returned_columns(statement: Any) -> list[Any]:
@@ -129,10 +151,10 @@ class Prebuilt:
         columns = _returned_columns(self.statement)
         # Rows read as SQLAlchemy's do: ``row.column`` (unnamed expressions such as count(*): by position only).
         row = namedtuple("Row", [str(c.key) for c in columns], rename=True) if columns else None
-        positions = tuple(compiled.positiontup or ()) if dialect.positional else None
+        sql, positions = _placeholders(dialect, compiled.string, compiled.positiontup)
         binds: dict[str, Processor] = dict(compiled._bind_processors)  # type: ignore[arg-type]  # no tuple binds
         expanding = tuple(compiled.escaped_bind_names.get(p.key, p.key) for p in compiled.post_compile_params)
-        return _Form(compiled=compiled, sql=compiled.string, expanding=expanding,
+        return _Form(compiled=compiled, sql=sql, expanding=expanding,
                      binds=binds, positions=positions, row=row,
                      types=tuple(c.type.dialect_impl(dialect) for c in columns))
 
@@ -262,10 +284,10 @@ async def _fetch(connection: AsyncConnection, driver: Any, sql: str, values: Any
             if queued or _begins(connection, driver):  # the queued writes (or BEGIN) and this statement: one trip
                 async with driver.pipeline():
                     await _send_all(driver, queued)
-                    cursor = await driver.execute(sql, values)
+                    cursor = await _raw(driver).execute(sql, values)
                     rows = list(await cursor.fetchall())
             else:
-                cursor = await driver.execute(sql, values)
+                cursor = await _raw(driver).execute(sql, values)
                 rows = list(await cursor.fetchall())
             return rows, cursor.description if describe else None
         async with driver.execute(sql, values) as cursor:
@@ -282,9 +304,9 @@ async def _execute(connection: AsyncConnection, driver: Any, sql: str, values: A
             if queued or _begins(connection, driver):
                 async with driver.pipeline():
                     await _send_all(driver, queued)
-                    cursor = await driver.execute(sql, values)
+                    cursor = await _raw(driver).execute(sql, values)
                 return int(cursor.rowcount)  # known once the pipeline has synchronised
-            return int((await driver.execute(sql, values)).rowcount)
+            return int((await _raw(driver).execute(sql, values)).rowcount)
         async with driver.execute(sql, values) as cursor:
             return int(cursor.rowcount)
     except Exception as exc:
@@ -294,7 +316,7 @@ async def _execute(connection: AsyncConnection, driver: Any, sql: str, values: A
 async def _execute_many(dialect: Dialect, driver: Any, sql: str, values: list[Any]) -> None:
     try:
         if dialect.driver == "psycopg":
-            async with driver.cursor() as cursor:
+            async with _raw(driver) as cursor:
                 await cursor.executemany(sql, values)
         else:
             async with driver.executemany(sql, values):
@@ -328,13 +350,14 @@ async def read_ahead(session: AsyncSession, reads: Sequence[Read]) -> None:
     try:
         async with driver.pipeline():
             await _send_all(driver, queued)
-            cursors = [await driver.execute(sql, values) for sql, values in statements]
+            cursors = [await _raw(driver).execute(sql, values) for sql, values in statements]
             answers = [list(await cursor.fetchall()) for cursor in cursors]
     except Exception as exc:
         raise _wrap(dialect, statements[0][0], statements[0][1], exc) from exc
     ahead = connection.sync_connection.info.setdefault(_AHEAD, {})  # type: ignore[union-attr]
     for (prebuilt, params, form), cursor, raw in zip(sent, cursors, answers, strict=True):
-        ahead[_ahead_key(prebuilt, params)] = form.rows(dialect, raw, cursor.description)
+        ahead[_ahead_key(prebuilt, params)] = form.rows(dialect, raw,
+                                                        cursor.description if form.results is None else None)
 
 
 # --- writes sent later ----------------------------------------------------------------------------------------
@@ -370,9 +393,19 @@ def _take_queued(connection: AsyncConnection | Connection) -> Queued:
     return queued
 
 
+def _raw(driver: Any) -> Any:
+    """A psycopg cursor for SQL in ``$n`` placeholders (:func:`_placeholders`)."""
+    from psycopg import AsyncRawCursor
+
+    return AsyncRawCursor(driver)
+
+
 async def _send_all(driver: Any, queued: Queued) -> None:
+    if not queued:
+        return
+    cursor = _raw(driver)  # one for all: nobody reads what writes sent later answer
     for sql, values in _joined(queued):
-        await driver.execute(sql, values)
+        await cursor.execute(sql, values)
 
 
 def _joined(queued: Queued) -> Queued:
@@ -386,15 +419,16 @@ def _joined(queued: Queued) -> Queued:
     run: Queued = []
     tables: set[str] = set()
     for sql, values in [*queued, ("", None)]:  # a sentinel ends the last run
-        table = _INSERT_INTO.match(sql) if isinstance(values, dict) else None
+        table = _INSERT_INTO.match(sql)
         if table is not None and table.group(1) not in tables:
             run.append((sql, values))
             tables.add(table.group(1))
             continue
         if len(run) > 1:
-            parts = [_numbered(part, n) for n, (part, _) in enumerate(run)]
+            offsets = itertools.accumulate((len(values) for _, values in run[:-1]), initial=0)
+            parts = [_shifted(part, offset) for (part, _), offset in zip(run, offsets, strict=True)]
             text = "WITH " + ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts[:-1])) + " " + parts[-1]
-            joined.append((text, {f"q{n}_{key}": value for n, (_, v) in enumerate(run) for key, value in v.items()}))
+            joined.append((text, tuple(itertools.chain.from_iterable(values for _, values in run))))
         else:
             joined += run
         run, tables = [], set()
@@ -410,12 +444,12 @@ _INSERT_INTO = re.compile(r'INSERT INTO ("[^"]+"|\S+) ')
 
 
 @functools.lru_cache(maxsize=256)
-def _numbered(sql: str, n: int) -> str:
-    """``sql`` with its named parameters ``%(name)s`` renamed ``%(qN_name)s``."""
-    return _PARAMETER.sub(lambda m: f"%(q{n}_{m.group(1)})s", sql)
+def _shifted(sql: str, offset: int) -> str:
+    """``sql`` with its placeholders ``$n`` numbered from ``offset`` + 1."""
+    return _NUMBERED.sub(lambda m: f"${int(m.group(1)) + offset}", sql) if offset else sql
 
 
-_PARAMETER = re.compile(r"(?<!%)%\((\w+)\)s")
+_NUMBERED = re.compile(r"\$(\d+)")
 
 
 async def _send_queued(connection: AsyncConnection | Connection) -> None:
