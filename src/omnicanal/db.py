@@ -85,7 +85,8 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     # Readers run in autocommit, as on PostgreSQL: each statement sees the last commit (WAL), and a read costs no
     # BEGIN and no ROLLBACK (two trips through aiosqlite's thread each).
     pool: dict[str, Any] = ({"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} if immediate
-                            else {"pool_size": 16, "max_overflow": 0, "isolation_level": "AUTOCOMMIT"})
+                            else {"pool_size": 16, "max_overflow": 0, "isolation_level": "AUTOCOMMIT",
+                                  "pool_reset_on_return": None})
     engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -118,9 +119,10 @@ def connect(settings: Settings) -> Database:
         engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=0, pool_timeout=60)
         send_queued_writes_first(engine)
         # Reads need no transaction of their own: autocommit saves the BEGIN and ROLLBACK round trips. Their own
-        # pool, born in autocommit, so that no read switches a connection's mode there and back.
+        # pool, born in autocommit, so that no read switches a connection's mode there and back — and, having no
+        # transaction to end, none is rolled back when a connection goes back to the pool.
         read_engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=0, pool_timeout=60,
-                                          isolation_level="AUTOCOMMIT")
+                                          isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
     return Database(
         engine=engine,
         read_engine=read_engine,
