@@ -178,3 +178,37 @@ async def test_reads_sent_ahead_never_answer_what_the_transaction_has_since_chan
         await INSERT_EVENTS.run(session, event(4))
         assert (await COUNT.first(session, {}))[0] == 4
         await session.rollback()
+
+
+async def test_requests_leave_no_reference_cycles_for_the_garbage_collector(db, client):
+    """What a request builds (its session, transaction, connection wrappers) is freed as soon as it ends: left in
+    reference cycles, it would wait for the collector, whose pauses lengthen the latency tail."""
+    import gc
+
+    from tests.factories import make_network, make_product, put_stock
+
+    await make_network(db)
+    await make_product(db, "LAMP-1")
+    await put_stock(db, "LAMP-1", "WH-ORL", 50)
+    order = {"channel": "web", "fulfillment": "ship", "lines": [{"sku": "LAMP-1", "quantity": 1}]}
+
+    async def read_and_order(n: int) -> None:
+        assert (await client.get("/api/v1/availability/LAMP-1?channel=web")).status_code == 200
+        assert (await client.post("/api/v1/orders", json=order, headers={"Idempotency-Key": f"k-{n}"})
+                ).status_code == 201
+
+    await read_and_order(0)  # the first requests fill caches (compiled statements …) built once
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for n in range(1, 4):
+            await read_and_order(n)
+        gc.collect()
+        left = {type(o).__module__ + "." + type(o).__qualname__ for o in gc.garbage
+                if type(o).__module__.startswith(("sqlalchemy", "omnicanal", "psycopg"))}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == set()

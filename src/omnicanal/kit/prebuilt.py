@@ -246,11 +246,13 @@ async def _connection(session: AsyncSession) -> tuple[AsyncConnection, Any | Non
     a greenlet hop each time)."""
     transaction = session.sync_session.get_transaction()
     cached = session.info.get(_CONNECTION)
-    if cached is not None and transaction is not None and cached[0] is transaction and transaction.is_active:
+    if cached is not None and transaction is not None and cached[0]() is transaction and transaction.is_active:
         return cached[1], cached[2]
     connection = await session.connection()
     driver = _driver(connection)
-    session.info[_CONNECTION] = (session.sync_session.get_transaction(), connection, driver)
+    # The transaction by weak reference: it refers to the session, and a cycle would leave every request's session
+    # to the garbage collector (whose pauses then lengthen the latency tail) instead of freeing it at once.
+    session.info[_CONNECTION] = (weakref.ref(session.sync_session.get_transaction()), connection, driver)
     return connection, driver
 
 
@@ -472,7 +474,7 @@ async def commit(session: AsyncSession) -> None:
     sync = session.sync_session
     transaction = sync.get_transaction()
     # Objects the ORM has yet to flush would have to go first, outside any pipeline: then a plain commit.
-    if (cached is not None and cached[0] is transaction and cached[2] is not None
+    if (cached is not None and cached[0]() is transaction and cached[2] is not None
             and cached[1].dialect.driver == "psycopg" and not (sync.new or sync.dirty or sync.deleted)):
         connection, driver = cached[1], cached[2]
         if queued := _take_queued(connection):
