@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,7 @@ from omnicanal.events.models import OutboxEvent
 from omnicanal.kit import prebuilt
 from omnicanal.kit.idempotency import IdempotencyRecord
 from omnicanal.kit.prebuilt import Prebuilt, commit, read_ahead
+from tests.factories import make_network, make_product, put_stock
 
 EVENT = table_of(OutboxEvent)
 RECORD = table_of(IdempotencyRecord)
@@ -183,10 +185,6 @@ async def test_reads_sent_ahead_never_answer_what_the_transaction_has_since_chan
 async def test_requests_leave_no_reference_cycles_for_the_garbage_collector(db, client):
     """What a request builds (its session, transaction, connection wrappers) is freed as soon as it ends: left in
     reference cycles, it would wait for the collector, whose pauses lengthen the latency tail."""
-    import gc
-
-    from tests.factories import make_network, make_product, put_stock
-
     await make_network(db)
     await make_product(db, "LAMP-1")
     await put_stock(db, "LAMP-1", "WH-ORL", 50)

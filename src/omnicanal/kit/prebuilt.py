@@ -6,6 +6,9 @@ statement is compiled once per dialect (and per set of columns inserted) by SQLA
 bind and result processors (sealed columns, JSON, UTC timestamps, SQLite booleans), and then sent by the driver
 directly — on the same connection, so inside the request's one transaction.
 
+On PostgreSQL the statements go in PostgreSQL's own ``$n`` placeholders through psycopg's raw cursors, so that
+psycopg does not parse them on every execution (it caches short statements only).
+
 Use it only for Core statements on hot paths; everything else goes through the session as usual. Driver errors
 are raised as SQLAlchemy's (``IntegrityError`` …), so the problem+json handlers see what they always saw.
 
