@@ -47,6 +47,17 @@ async def test_rows_come_back_typed_and_in_the_callers_transaction(db):
         assert count == 0
 
 
+async def test_more_rows_than_one_statement_takes_are_all_written(db):
+    many = [event(n, f"s-{n % 3}") for n in range(prebuilt.MANY_ROWS + 7)]  # beyond one multi-row INSERT
+    async with db.writer() as session:
+        await INSERT_EVENTS.run_many(session, many)
+        await session.commit()
+    async with db.reader() as session:
+        assert (await COUNT.first(session, {}))[0] == len(many)
+        assert len(await EVENTS_OF.rows(session, {"subjects": ["s-0", "s-2"]})) == len(
+            [e for e in many if e["subject"] != "s-1"])
+
+
 async def test_a_parameter_used_twice_and_a_literal_percent_sign_read_as_written(db):
     subject = bindparam("subject")
     either = Prebuilt(select(EVENT.c.event_id, literal_column("'50%'").label("off"))
