@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import bindparam, func, insert, literal_column, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from omnicanal.db import connect, table_of
 from omnicanal.events.models import OutboxEvent
@@ -221,3 +221,24 @@ async def test_requests_leave_no_reference_cycles_for_the_garbage_collector(db, 
         gc.garbage.clear()
         gc.enable()
     assert left == set()
+
+
+async def test_a_connection_postgresql_dropped_is_replaced_and_reads_go_on(db):
+    """PostgreSQL ends a pooled connection (a restart, an administrator): the read that meets it fails, the pool
+    lets it go, and the next read works on a new connection — whatever the dropped one had cached."""
+    if db.dialect != "postgresql":
+        pytest.skip("no server to drop an embedded SQLite's connection")
+    await INSERT_EVENTS.run(session := db.writer(), event(1))
+    await session.commit()
+    await session.close()
+    async with db.reader() as session:
+        assert (await COUNT.first(session, {}))[0] == 1  # the pooled connection now holds its cursor
+        backend = await session.scalar(select(func.pg_backend_pid()))
+    async with db.engine.connect() as admin:
+        await admin.execute(select(func.pg_terminate_backend(backend)))
+    with pytest.raises(DBAPIError):
+        async with db.reader() as session:
+            await COUNT.first(session, {})
+    async with db.reader() as session:
+        assert (await COUNT.first(session, {}))[0] == 1
+        assert await session.scalar(select(func.pg_backend_pid())) != backend

@@ -55,6 +55,7 @@ DRIVERS = ("psycopg", "aiosqlite")  # the drivers this module knows how to call;
 MANY_ROWS = 50  # an INSERT of up to this many rows is sent as one multi-row statement
 _CONNECTION = "omnicanal.prebuilt.connection"
 _LATER = "omnicanal.prebuilt.later"  # in a PostgreSQL connection's info: the writes queued, not yet sent
+_CURSOR = "omnicanal.prebuilt.cursor"  # in a PostgreSQL connection's info: its raw cursor (:func:`_cursor`)
 _AHEAD = "omnicanal.prebuilt.ahead"  # in a PostgreSQL connection's info: rows read ahead, by statement and params
 Queued = list[tuple[str, Any]]  # (SQL, driver parameters)
 _SENDING: weakref.WeakSet[Any] = weakref.WeakSet()  # the engines whose connections send queued writes first
@@ -289,10 +290,10 @@ async def _fetch(connection: AsyncConnection, driver: Any, sql: str, values: Any
             if queued or _begins(connection, driver):  # the queued writes (or BEGIN) and this statement: one trip
                 async with driver.pipeline():
                     await _send_all(driver, queued)
-                    cursor = await _raw(driver).execute(sql, values)
+                    cursor = await _cursor(connection, driver).execute(sql, values)
                     rows = list(await cursor.fetchall())
             else:
-                cursor = await _raw(driver).execute(sql, values)
+                cursor = await _cursor(connection, driver).execute(sql, values)
                 rows = list(await cursor.fetchall())
             return rows, cursor.description if describe else None
         async with driver.execute(sql, values) as cursor:
@@ -309,9 +310,9 @@ async def _execute(connection: AsyncConnection, driver: Any, sql: str, values: A
             if queued or _begins(connection, driver):
                 async with driver.pipeline():
                     await _send_all(driver, queued)
-                    cursor = await _raw(driver).execute(sql, values)
+                    cursor = await _cursor(connection, driver).execute(sql, values)
                 return int(cursor.rowcount)  # known once the pipeline has synchronised
-            return int((await _raw(driver).execute(sql, values)).rowcount)
+            return int((await _cursor(connection, driver).execute(sql, values)).rowcount)
         async with driver.execute(sql, values) as cursor:
             return int(cursor.rowcount)
     except Exception as exc:
@@ -403,6 +404,16 @@ def _raw(driver: Any) -> Any:
     from psycopg import AsyncRawCursor
 
     return AsyncRawCursor(driver)
+
+
+def _cursor(connection: AsyncConnection, driver: Any) -> Any:
+    """The connection's own raw cursor, made once and used again by statements whose rows are read at once (a
+    cursor costs psycopg a copy of its adapters)."""
+    info = connection.sync_connection.info  # type: ignore[union-attr]
+    cursor = info.get(_CURSOR)
+    if cursor is None or cursor.connection is not driver or cursor.closed:
+        cursor = info[_CURSOR] = _raw(driver)
+    return cursor
 
 
 async def _send_all(driver: Any, queued: Queued) -> None:

@@ -136,10 +136,9 @@ class TransactionalRoute(APIRoute):
                         await session.rollback()
                         raise
                     status = response.status_code
-                    if writes and status < 400:
-                        await commit(session)
-                    else:
-                        await session.rollback()
+                    if writes:
+                        await (commit(session) if status < 400 else session.rollback())
+                    # A read's session is only closed: in autocommit nothing is left to roll back.
                     return response
             finally:
                 await _run_afterwards(db, pending, status)
