@@ -174,6 +174,37 @@ async def test_without_pipelines_writes_are_sent_at_once(db, settings, monkeypat
         assert [r.event_id for r in await EVENTS_OF.rows(session, {"subjects": ["s-1"]})] == ["e-2", "e-3"]
 
 
+CLAIM = Prebuilt(insert(RECORD).returning(RECORD.c.scope))
+
+
+def record(scope: str) -> dict[str, object]:
+    return {"scope": scope, "fingerprint": "f", "created_at": AT}
+
+
+async def test_a_statement_whose_rows_come_soon_travels_with_the_next_round_trip(db):
+    async with db.writer() as session:
+        claim = await CLAIM.rows_soon(session, record("k-1"))
+        await INSERT_EVENTS.run_later(session, event(1))
+        assert (await COUNT.first(session, {}))[0] == 1  # this read sent both
+        assert [tuple(r) for r in claim.found or ()] == [("k-1",)]  # already back: no round trip of its own
+        assert await claim.rows(session) == [("k-1",)]
+        alone = await CLAIM.rows_soon(session, record("k-2"))
+        assert [tuple(r) for r in await alone.rows(session)] == [("k-2",)]  # nothing else went: it goes now
+        await commit(session)
+    async with db.reader() as session:
+        assert await session.scalar(select(func.count()).select_from(RECORD)) == 2
+
+
+async def test_rows_that_came_back_are_kept_when_a_later_statement_of_the_round_trip_fails(db):
+    async with db.writer() as session:
+        await INSERT_EVENTS.run(session, event(1))
+        claim = await CLAIM.rows_soon(session, record("k-1"))
+        with pytest.raises(IntegrityError):
+            await INSERT_EVENTS.run(session, event(1))  # the same event again, in the claim's round trip
+        assert [tuple(r) for r in await claim.rows(session)] == [("k-1",)]
+        await session.rollback()
+
+
 async def test_reads_sent_ahead_never_answer_what_the_transaction_has_since_changed(db):
     async with db.writer() as session:
         await INSERT_EVENTS.run(session, event(1))

@@ -169,6 +169,17 @@ async def test_a_replayed_order_is_not_placed_twice(client, shop, db):
     assert other.status_code == 422 and (await counts(db))[0] == 1
 
 
+async def test_a_replay_gets_the_first_answer_even_when_the_order_could_no_longer_be_placed(client, shop, db):
+    headers = {"Idempotency-Key": "web-cart-9"}
+    first = await client.post("/api/v1/orders", json=ship(("LAMP-1", 5)), headers=headers)  # every unit there is
+    assert first.status_code == 201
+    replay = await client.post("/api/v1/orders", json=ship(("LAMP-1", 5)), headers=headers)
+    assert replay.status_code == 201 and replay.json() == first.json()
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert (await counts(db))[0] == 1 and (await stock(client, "WH-ORL", "LAMP-1"))["reserved"] == 5
+    assert (await client.post("/api/v1/orders", json=ship(("LAMP-1", 1)))).status_code == 409  # no key: refused
+
+
 async def test_a_failed_order_can_be_retried_with_the_same_key(client, shop, db):
     headers = {"Idempotency-Key": "web-cart-5"}
     assert (await client.post("/api/v1/orders", json=ship(("VASE-1", 3)), headers=headers)).status_code == 409

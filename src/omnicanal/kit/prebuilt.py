@@ -25,20 +25,24 @@ a caller can see: a queued write that fails raises at that next statement or at 
 so only writes that cannot fail short of a bug or a lost connection are queued. A rollback drops them. The first
 statement of a transaction goes in a pipeline too, so that psycopg's BEGIN travels with it.
 
-An order placed on PostgreSQL thus takes 5 round trips instead of 17: BEGIN + the idempotency claim; the channel,
+**Rows soon** (PostgreSQL): :meth:`Prebuilt.rows_soon` queues a statement like a write sent later but keeps what
+it answers, for a caller that can wait for it — the idempotency claim, read once the endpoint is done.
+
+An order placed on PostgreSQL thus takes 4 round trips instead of 17: BEGIN, the idempotency claim, the channel,
 prices, promotions, category lineage and the network's stock (read ahead); the capacity used today; the
 conditional reservation; and the order, lines, routing decision, movements and events (one INSERT), the
-idempotency record and COMMIT.
+idempotency record and COMMIT. A pipeline's rows are read once it is back, so each costs one wait.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import re
 import weakref
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +61,7 @@ _CONNECTION = "omnicanal.prebuilt.connection"
 _LATER = "omnicanal.prebuilt.later"  # in a PostgreSQL connection's info: the writes queued, not yet sent
 _CURSOR = "omnicanal.prebuilt.cursor"  # in a PostgreSQL connection's info: its raw cursor (:func:`_cursor`)
 _AHEAD = "omnicanal.prebuilt.ahead"  # in a PostgreSQL connection's info: rows read ahead, by statement and params
-Queued = list[tuple[str, Any]]  # (SQL, driver parameters)
+Queued = list[tuple[str, Any, "Soon | None"]]  # (SQL, driver parameters, who reads its rows)
 _SENDING: weakref.WeakSet[Any] = weakref.WeakSet()  # the engines whose connections send queued writes first
 
 
@@ -200,7 +204,22 @@ class Prebuilt:
             await self.run(session, params)
             return
         _forget_ahead(connection)
-        queued.append(self._form(connection.dialect, _keys(self.statement, params)).parameters(params))
+        queued.append((*self._form(connection.dialect, _keys(self.statement, params)).parameters(params), None))
+
+    async def rows_soon(self, session: AsyncSession, params: Params) -> Soon:
+        """Queue the statement like :meth:`run_later`, but keep what it answers: :meth:`Soon.rows` reads it once
+        the transaction's next round trip — whichever statement makes it — is back. Where writes cannot be
+        queued, the statement runs at once."""
+        connection, driver = await _connection(session)
+        form = self._form(connection.dialect, _keys(self.statement, params))
+        soon = Soon(self, params, form)
+        queued = _queue(connection, driver)
+        if queued is None:
+            soon.found = await self.rows(session, params)
+        else:
+            _forget_ahead(connection)
+            queued.append((*form.parameters(params), soon))
+        return soon
 
     async def run_many_later(self, session: AsyncSession, params: Sequence[Params]) -> None:
         """:meth:`run_later` for several sets of parameters (an INSERT of many rows: one statement)."""
@@ -243,6 +262,25 @@ class Prebuilt:
             rows = [{key: bindparam(f"r{n}_{key}", type_=table.c[key].type) for key in keys} for n in range(count)]
             found = self._multirow[(count, keys)] = Prebuilt(insert(table).values(rows))
         return found
+
+
+@dataclass(eq=False)
+class Soon:
+    """The rows of a statement queued by :meth:`Prebuilt.rows_soon`."""
+
+    prebuilt: Prebuilt
+    params: Params
+    form: _Form
+    found: list[Any] | None = None
+
+    async def rows(self, session: AsyncSession) -> list[Any]:
+        """What the statement answered; if it is still queued, it goes now (with whatever is queued with it)."""
+        if self.found is None:
+            connection, _ = await _connection(session)
+            await _send_queued(connection)
+        if self.found is None:  # not back (its round trip failed, or a rollback dropped it unsent): run it now
+            self.found = await self.prebuilt.rows(session, self.params)
+        return self.found
 
 
 async def _connection(session: AsyncSession) -> tuple[AsyncConnection, Any | None]:
@@ -288,10 +326,9 @@ async def _fetch(connection: AsyncConnection, driver: Any, sql: str, values: Any
         if dialect.driver == "psycopg":
             queued = _take_queued(connection)
             if queued or _begins(connection, driver):  # the queued writes (or BEGIN) and this statement: one trip
-                async with driver.pipeline():
-                    await _send_all(driver, queued)
+                async with _pipeline(dialect, driver, queued):
                     cursor = await _cursor(connection, driver).execute(sql, values)
-                    rows = list(await cursor.fetchall())
+                rows = list(await cursor.fetchall())  # read once the pipeline is back: no round trip of its own
             else:
                 cursor = await _cursor(connection, driver).execute(sql, values)
                 rows = list(await cursor.fetchall())
@@ -308,8 +345,7 @@ async def _execute(connection: AsyncConnection, driver: Any, sql: str, values: A
         if dialect.driver == "psycopg":
             queued = _take_queued(connection)
             if queued or _begins(connection, driver):
-                async with driver.pipeline():
-                    await _send_all(driver, queued)
+                async with _pipeline(dialect, driver, queued):
                     cursor = await _cursor(connection, driver).execute(sql, values)
                 return int(cursor.rowcount)  # known once the pipeline has synchronised
             return int((await _cursor(connection, driver).execute(sql, values)).rowcount)
@@ -354,10 +390,9 @@ async def read_ahead(session: AsyncSession, reads: Sequence[Read]) -> None:
     statements = [form.parameters(params) for _, params, form in sent]
     queued = _take_queued(connection)
     try:
-        async with driver.pipeline():
-            await _send_all(driver, queued)
+        async with _pipeline(dialect, driver, queued):
             cursors = [await _raw(driver).execute(sql, values) for sql, values in statements]
-            answers = [list(await cursor.fetchall()) for cursor in cursors]
+        answers = [list(await cursor.fetchall()) for cursor in cursors]  # already back: no round trip of their own
     except Exception as exc:
         raise _wrap(dialect, statements[0][0], statements[0][1], exc) from exc
     ahead = connection.sync_connection.info.setdefault(_AHEAD, {})  # type: ignore[union-attr]
@@ -416,12 +451,29 @@ def _cursor(connection: AsyncConnection, driver: Any) -> Any:
     return cursor
 
 
-async def _send_all(driver: Any, queued: Queued) -> None:
-    if not queued:
-        return
-    cursor = _raw(driver)  # one for all: nobody reads what writes sent later answer
-    for sql, values in _joined(queued):
-        await cursor.execute(sql, values)
+@contextlib.asynccontextmanager
+async def _pipeline(dialect: Dialect, driver: Any, queued: Queued) -> AsyncIterator[None]:
+    """A psycopg pipeline that first sends ``queued``; once it is back, the queued statements' rows are handed to
+    whoever waits for them (:class:`Soon`) — even when a later statement of the pipeline failed."""
+    answering: list[tuple[Soon, Any]] = []
+    try:
+        async with driver.pipeline():
+            cursor = _raw(driver)  # one for all writes: nobody reads what they answer
+            for sql, values, soon in _joined(queued):
+                if soon is None:
+                    await cursor.execute(sql, values)
+                else:
+                    answering.append((soon, await _raw(driver).execute(sql, values)))
+            yield
+    finally:
+        for soon, own in answering:
+            if own.pgresult is not None and own.pgresult.status == _TUPLES_OK:
+                form = soon.form
+                soon.found = form.rows(dialect, list(await own.fetchall()),
+                                       own.description if form.results is None else None)
+
+
+_TUPLES_OK = 2  # psycopg.pq.ExecStatus.TUPLES_OK
 
 
 def _joined(queued: Queued) -> Queued:
@@ -434,25 +486,25 @@ def _joined(queued: Queued) -> Queued:
     joined: Queued = []
     run: Queued = []
     tables: set[str] = set()
-    for sql, values in [*queued, ("", None)]:  # a sentinel ends the last run
-        table = _INSERT_INTO.match(sql)
+    for sql, values, soon in [*queued, ("", None, None)]:  # a sentinel ends the last run
+        table = _INSERT_INTO.match(sql) if soon is None else None  # a statement whose rows are read stays alone
         if table is not None and table.group(1) not in tables:
-            run.append((sql, values))
+            run.append((sql, values, None))
             tables.add(table.group(1))
             continue
         if len(run) > 1:
-            offsets = itertools.accumulate((len(values) for _, values in run[:-1]), initial=0)
-            parts = [_shifted(part, offset) for (part, _), offset in zip(run, offsets, strict=True)]
+            offsets = itertools.accumulate((len(values) for _, values, _ in run[:-1]), initial=0)
+            parts = [_shifted(part, offset) for (part, _, _), offset in zip(run, offsets, strict=True)]
             text = "WITH " + ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts[:-1])) + " " + parts[-1]
-            joined.append((text, tuple(itertools.chain.from_iterable(values for _, values in run))))
+            joined.append((text, tuple(itertools.chain.from_iterable(values for _, values, _ in run)), None))
         else:
             joined += run
         run, tables = [], set()
         if table is not None:  # an INSERT into a table the run had: it starts the next run
-            run.append((sql, values))
+            run.append((sql, values, None))
             tables.add(table.group(1))
         elif sql:
-            joined.append((sql, values))
+            joined.append((sql, values, soon))
     return joined
 
 
@@ -476,8 +528,8 @@ async def _send_queued(connection: AsyncConnection | Connection) -> None:
     sync = connection.sync_connection if isinstance(connection, AsyncConnection) else connection
     driver: Any = sync.connection.driver_connection  # type: ignore[union-attr]
     try:
-        async with driver.pipeline():
-            await _send_all(driver, queued)
+        async with _pipeline(connection.dialect, driver, queued):
+            pass
     except Exception as exc:
         raise _wrap(connection.dialect, queued[0][0], queued[0][1], exc) from exc
 
@@ -493,8 +545,7 @@ async def commit(session: AsyncSession) -> None:
         connection, driver = cached[1], cached[2]
         if queued := _take_queued(connection):
             try:
-                async with driver.pipeline():  # the writes and COMMIT, synchronised once
-                    await _send_all(driver, queued)
+                async with _pipeline(connection.dialect, driver, queued):  # the writes and COMMIT, synchronised once
                     await driver.commit()
             except Exception as exc:
                 raise _wrap(connection.dialect, queued[0][0], queued[0][1], exc) from exc

@@ -1,8 +1,8 @@
 """One transaction per request, and ``Idempotency-Key`` for every write.
 
 :class:`TransactionalRoute` opens the request's session, runs the endpoint, and commits once on success
-(rolls back on any error). A write carrying an ``Idempotency-Key`` header first claims the key inside the
-same transaction; a replay — even a concurrent one — gets the first answer back and writes nothing.
+(rolls back on any error). A write carrying an ``Idempotency-Key`` header claims the key inside the same
+transaction; a replay — even a concurrent one — gets the first answer back and writes nothing.
 
 :func:`write_afterwards` lets a read (whose transaction is read-only and always rolled back) or a refused
 write still record something — the audit log of who read personal data — in a short transaction of its own,
@@ -18,13 +18,14 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import Insert, bindparam, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnicanal.db import Database, table_of, upsert_dialect
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.errors import InvalidRequest
 from omnicanal.kit.idempotency import IdempotencyRecord
-from omnicanal.kit.prebuilt import Prebuilt, commit
+from omnicanal.kit.prebuilt import Prebuilt, Soon, commit
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_KEY_LENGTH = 200
@@ -64,13 +65,6 @@ def _scope(request: Request, key: str) -> str:
     return hashlib.sha256(f"{caller}\n{key}".encode()).hexdigest()
 
 
-def _replay(record: IdempotencyRecord) -> Response:
-    return Response(
-        content=record.body or b"", status_code=record.status_code or 200,
-        media_type=record.media_type, headers={"Idempotent-Replayed": "true"},
-    )
-
-
 def _claim_statement(dialect_name: str) -> Insert:
     return (
         upsert_dialect(dialect_name).insert(table_of(IdempotencyRecord))
@@ -85,12 +79,26 @@ _RECORD = Prebuilt(
     .values(status_code=bindparam("b_status"), media_type=bindparam("b_media_type"), body=bindparam("b_body")))
 
 
-async def _claim(session: AsyncSession, scope: str, fingerprint: str) -> IdempotencyRecord | None:
-    """Claim the key; when another request holds it, wait for that one and return its record."""
-    claim = _CLAIM[session.get_bind().dialect.name]
-    if await claim.first(session, {"scope": scope, "fingerprint": fingerprint, "created_at": utcnow()}) is not None:
+async def _earlier(session: AsyncSession, claim: Soon, scope: str) -> IdempotencyRecord | None:
+    """``None`` when this request holds its key; else the record of the request that held it first (once that
+    one has ended: the claim waits for it) — and what this request did is undone."""
+    if await claim.rows(session):
         return None
+    await session.rollback()
+    pending = session.info.get(AFTERWARDS)
+    if pending is not None:
+        pending.clear()  # a replay records nothing afterwards either
     return (await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.scope == scope))).scalar_one()
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+    if record.fingerprint != fingerprint:
+        raise InvalidRequest("This Idempotency-Key was already used for a different request.",
+                             code="idempotency-key-reused")
+    return Response(
+        content=record.body or b"", status_code=record.status_code or 200,
+        media_type=record.media_type, headers={"Idempotent-Replayed": "true"},
+    )
 
 
 async def _run_write(request: Request, handler: Handler, session: AsyncSession) -> Response:
@@ -100,13 +108,22 @@ async def _run_write(request: Request, handler: Handler, session: AsyncSession) 
     if not key.strip() or len(key) > MAX_KEY_LENGTH:
         raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.")
     scope, fingerprint = _scope(request, key), _fingerprint(request, await request.body())
-    earlier = await _claim(session, scope, fingerprint)
-    if earlier is not None:
-        if earlier.fingerprint != fingerprint:
-            raise InvalidRequest("This Idempotency-Key was already used for a different request.",
-                                 code="idempotency-key-reused")
-        return _replay(earlier)
-    response = await handler(request)
+    # The claim travels with the endpoint's first round trip (on PostgreSQL; at once elsewhere) and is read once
+    # the endpoint is done: a replay — rare — undoes what the endpoint did and answers what the first one did.
+    claim = await _CLAIM[session.get_bind().dialect.name].rows_soon(
+        session, {"scope": scope, "fingerprint": fingerprint, "created_at": utcnow()})
+    try:
+        response = await handler(request)
+    except Exception:
+        try:
+            earlier = await _earlier(session, claim, scope)
+        except SQLAlchemyError:  # the transaction failed before the claim was back: the endpoint's error stands
+            earlier = None
+        if earlier is None:
+            raise
+        return _replay(earlier, fingerprint)
+    if (earlier := await _earlier(session, claim, scope)) is not None:
+        return _replay(earlier, fingerprint)
     await _RECORD.run_later(session, {"key": scope, "b_status": response.status_code,
                                       "b_media_type": response.media_type, "b_body": bytes(response.body)})
     return response
