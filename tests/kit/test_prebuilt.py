@@ -7,7 +7,7 @@ import gc
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import bindparam, func, insert, literal_column, or_, select
+from sqlalchemy import bindparam, func, insert, literal_column, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from omnicanal.db import connect, table_of
@@ -154,6 +154,20 @@ async def test_writes_sent_later_are_numbered_in_the_order_they_were_queued(db):
         written = (await session.scalars(select(EVENT.c.event_id).order_by(EVENT.c.id))).all()
         assert written == ["e-3", "e-1", "e-2"]
         assert (await session.get(IdempotencyRecord, "k-1")).status_code == 201
+
+
+async def test_an_update_sent_later_with_inserts_finds_the_rows_earlier_statements_wrote(db):
+    answer = Prebuilt(update(RECORD).where(RECORD.c.scope == bindparam("key")).values(status_code=bindparam("b_status")))
+    async with db.writer() as session:
+        await INSERT_RECORD.run(session, {"scope": "k-1", "fingerprint": "f", "status_code": None,
+                                          "media_type": None, "body": None, "created_at": AT})
+        await INSERT_EVENTS.run_later(session, event(1))
+        await answer.run_later(session, {"key": "k-1", "b_status": 201})  # joined with the INSERT on PostgreSQL
+        await answer.run_later(session, {"key": "k-1", "b_status": 202})  # a second write to the table: after it
+        await commit(session)
+    async with db.reader() as session:
+        assert (await session.get(IdempotencyRecord, "k-1")).status_code == 202
+        assert (await COUNT.first(session, {}))[0] == 1
 
 
 async def test_without_pipelines_writes_are_sent_at_once(db, settings, monkeypatch):

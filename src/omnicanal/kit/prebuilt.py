@@ -20,7 +20,7 @@ the transaction wrote something in between (any write forgets them).
 movements, the outbox events — can be queued with :meth:`Prebuilt.run_later` instead of waiting for its own
 round trip. Queued writes are sent, in order, ahead of the transaction's next statement (prebuilt or not) in one
 psycopg pipeline, or with its COMMIT (:func:`commit`): the database sees the same statements in the same order
-as if each had been sent at once (consecutive INSERTs joined into one statement, :func:`_joined`). The difference
+as if each had been sent at once (consecutive writes joined into one statement, :func:`_joined`). The difference
 a caller can see: a queued write that fails raises at that next statement or at COMMIT, not where it was queued —
 so only writes that cannot fail short of a bug or a lost connection are queued. A rollback drops them. The first
 statement of a transaction goes in a pipeline too, so that psycopg's BEGIN travels with it.
@@ -477,17 +477,18 @@ _TUPLES_OK = 2  # psycopg.pq.ExecStatus.TUPLES_OK
 
 
 def _joined(queued: Queued) -> Queued:
-    """The queue with each run of consecutive INSERTs into different tables made one statement — ``WITH w0 AS
-    (INSERT …), w1 AS (INSERT …) INSERT …`` — which PostgreSQL runs as one: each statement costs the driver and the
-    server more than its rows do. The parts of such a statement run in no defined order, all on the same snapshot:
-    harmless for inserts into different tables (foreign keys between them are checked at the end of the
-    statement), not for two into one table, whose rows must be numbered in the order they were queued (the
-    outbox's events) — a second INSERT into a table starts a new statement."""
+    """The queue with each run of consecutive INSERTs and UPDATEs into different tables made one statement — ``WITH
+    w0 AS (INSERT …), w1 AS (INSERT …) UPDATE …`` — which PostgreSQL runs as one: each statement costs the driver
+    and the server more than its rows do. The parts of such a statement run in no defined order, all on the
+    snapshot taken before it: harmless for writes to different tables (foreign keys between them are checked at
+    the end of the statement; an UPDATE finds the rows earlier statements wrote), not for two into one table,
+    whose rows must be numbered in the order they were queued (the outbox's events) or be seen by the second — a
+    second write to a table starts a new statement."""
     joined: Queued = []
     run: Queued = []
     tables: set[str] = set()
     for sql, values, soon in [*queued, ("", None, None)]:  # a sentinel ends the last run
-        table = _INSERT_INTO.match(sql) if soon is None else None  # a statement whose rows are read stays alone
+        table = _WRITE_TO.match(sql) if soon is None else None  # a statement whose rows are read stays alone
         if table is not None and table.group(1) not in tables:
             run.append((sql, values, None))
             tables.add(table.group(1))
@@ -508,7 +509,7 @@ def _joined(queued: Queued) -> Queued:
     return joined
 
 
-_INSERT_INTO = re.compile(r'INSERT INTO ("[^"]+"|\S+) ')
+_WRITE_TO = re.compile(r'(?:INSERT INTO|UPDATE) ("[^"]+"|\S+) ')
 
 
 @functools.lru_cache(maxsize=256)
