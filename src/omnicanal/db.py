@@ -19,7 +19,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from omnicanal.config import Settings
-from omnicanal.kit.prebuilt import send_queued_writes_first
+from omnicanal.kit.prebuilt import read_apart, send_queued_writes_first
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -123,6 +123,7 @@ def connect(settings: Settings) -> Database:
         # transaction to end, none is rolled back when a connection goes back to the pool.
         read_engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=0, pool_timeout=60,
                                           isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
+    read_apart(read_engine)
     return Database(
         engine=engine,
         read_engine=read_engine,

@@ -157,7 +157,8 @@ async def test_writes_sent_later_are_numbered_in_the_order_they_were_queued(db):
 
 
 async def test_an_update_sent_later_with_inserts_finds_the_rows_earlier_statements_wrote(db):
-    answer = Prebuilt(update(RECORD).where(RECORD.c.scope == bindparam("key")).values(status_code=bindparam("b_status")))
+    answer = Prebuilt(update(RECORD).where(RECORD.c.scope == bindparam("key"))
+                      .values(status_code=bindparam("b_status")))
     async with db.writer() as session:
         await INSERT_RECORD.run(session, {"scope": "k-1", "fingerprint": "f", "status_code": None,
                                           "media_type": None, "body": None, "created_at": AT})
@@ -266,6 +267,26 @@ async def test_requests_leave_no_reference_cycles_for_the_garbage_collector(db, 
         gc.garbage.clear()
         gc.enable()
     assert left == set()
+
+
+async def test_a_read_takes_a_connection_for_its_statement_alone_and_never_waits_for_a_second(db, settings):
+    """On the read engine a prebuilt SELECT takes a pooled connection for itself and gives it back at once; once
+    the session holds one of its own (a read through the session), the SELECTs use that one. So, even with a pool
+    of a single connection, two requests interleave and a request mixing both kinds of read never waits."""
+    one = connect(settings.model_copy(update={"database_pool_size": 1}))
+    try:
+        async with one.reader() as first:
+            assert (await COUNT.first(first, {}))[0] == 0
+            async with one.reader() as second:  # meanwhile another request reads: the connection is free
+                assert (await asyncio.wait_for(COUNT.first(second, {}), 10))[0] == 0
+                assert await asyncio.wait_for(second.scalar(select(func.count()).select_from(RECORD)), 10) == 0
+                assert (await asyncio.wait_for(COUNT.first(second, {}), 10))[0] == 0  # on the session's connection
+            await INSERT_EVENTS.run(writer := db.writer(), event(1))
+            await writer.commit()
+            await writer.close()
+            assert (await asyncio.wait_for(COUNT.first(first, {}), 10))[0] == 1  # each statement sees the last commit
+    finally:
+        await one.dispose()
 
 
 async def test_a_connection_postgresql_dropped_is_replaced_and_reads_go_on(db):

@@ -44,14 +44,15 @@ import weakref
 from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Insert, Select, Update, bindparam, event, insert
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.util import await_
+from sqlalchemy.util import await_, greenlet_spawn
 
 Params = Mapping[str, Any]
 Processor = Callable[[Any], Any]
@@ -63,6 +64,7 @@ _CURSOR = "omnicanal.prebuilt.cursor"  # in a PostgreSQL connection's info: its 
 _AHEAD = "omnicanal.prebuilt.ahead"  # in a PostgreSQL connection's info: rows read ahead, by statement and params
 Queued = list[tuple[str, Any, "Soon | None"]]  # (SQL, driver parameters, who reads its rows)
 _SENDING: weakref.WeakSet[Any] = weakref.WeakSet()  # the engines whose connections send queued writes first
+_APART: weakref.WeakSet[Any] = weakref.WeakSet()  # the engines whose reads take a connection each (read_apart)
 
 
 @dataclass
@@ -168,6 +170,9 @@ class Prebuilt:
 
     async def rows(self, session: AsyncSession, params: Params) -> list[Any]:
         """The rows the statement answers (named tuples: ``row.column`` or unpacked)."""
+        sync = session.sync_session
+        if sync.bind in _APART and not sync.in_transaction() and isinstance(self.statement, Select):
+            return await self._rows_apart(cast(Engine, sync.bind), params)
         connection, driver = await _connection(session)
         form = self._form(connection.dialect, _keys(self.statement, params))
         if driver is None:
@@ -181,6 +186,33 @@ class Prebuilt:
         sql, values = form.parameters(params)
         return form.rows(connection.dialect, *await _fetch(connection, driver, sql, values,
                                                            describe=form.results is None))
+
+    async def _rows_apart(self, engine: Engine, params: Params) -> list[Any]:
+        """:meth:`rows` on a pooled connection taken for this statement alone (:func:`read_apart`)."""
+        dialect = engine.dialect
+        form = self._form(dialect, None)
+        sql, values = form.parameters(params)
+        pooled = await greenlet_spawn(engine.raw_connection)
+        failure: Exception | None = None
+        try:
+            driver = pooled.driver_connection
+            describe = form.results is None  # psycopg builds the description anew each time it is asked for
+            if dialect.driver == "psycopg":
+                cursor = await _cursor_in(pooled.info, driver).execute(sql, values)
+                raw, description = list(await cursor.fetchall()), cursor.description if describe else None
+            else:
+                async with driver.execute(sql, values) as cursor:  # type: ignore[union-attr]
+                    raw, description = list(await cursor.fetchall()), cursor.description
+            return form.rows(dialect, raw, description)
+        except Exception as exc:
+            failure = exc
+            if not isinstance(exc, dialect.loaded_dbapi.Error):
+                raise
+            gone = dialect.is_disconnect(exc, pooled.dbapi_connection, None)
+            raise DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect,
+                                      connection_invalidated=gone) from exc
+        finally:
+            await greenlet_spawn(_give_back, pooled, failure, dialect)
 
     async def first(self, session: AsyncSession, params: Params) -> Any | None:
         found = await self.rows(session, params)
@@ -281,6 +313,22 @@ class Soon:
         if self.found is None:  # not back (its round trip failed, or a rollback dropped it unsent): run it now
             self.found = await self.prebuilt.rows(session, self.params)
         return self.found
+
+
+def _give_back(pooled: PoolProxiedConnection, failure: Exception | None, dialect: Dialect) -> None:
+    """Return a connection to its pool — replaced first if ``failure`` says it is gone (the server dropped it)."""
+    if failure is not None and dialect.is_disconnect(failure, pooled.dbapi_connection, None):  # type: ignore[arg-type]
+        pooled.invalidate(failure)
+    pooled.close()
+
+
+def read_apart(engine: AsyncEngine) -> None:
+    """Let prebuilt SELECTs on sessions of ``engine`` — an engine in autocommit, whose statements share no
+    transaction anyway — each take a pooled connection for themselves, without the session's machinery (which
+    costs a read more than its statement), as long as the session holds no connection of its own. Nothing is held
+    between two statements, so a request that also reads through the session never waits for a second connection."""
+    if engine.dialect.driver in DRIVERS:
+        _APART.add(engine.sync_engine)
 
 
 async def _connection(session: AsyncSession) -> tuple[AsyncConnection, Any | None]:
@@ -444,7 +492,10 @@ def _raw(driver: Any) -> Any:
 def _cursor(connection: AsyncConnection, driver: Any) -> Any:
     """The connection's own raw cursor, made once and used again by statements whose rows are read at once (a
     cursor costs psycopg a copy of its adapters)."""
-    info = connection.sync_connection.info  # type: ignore[union-attr]
+    return _cursor_in(connection.sync_connection.info, driver)  # type: ignore[union-attr]
+
+
+def _cursor_in(info: dict[Any, Any], driver: Any) -> Any:
     cursor = info.get(_CURSOR)
     if cursor is None or cursor.connection is not driver or cursor.closed:
         cursor = info[_CURSOR] = _raw(driver)

@@ -129,6 +129,11 @@ async def _run_write(request: Request, handler: Handler, session: AsyncSession) 
     return response
 
 
+def _holds_anything(session: AsyncSession) -> bool:
+    sync = session.sync_session
+    return sync.in_transaction() or bool(sync.identity_map)
+
+
 class TransactionalRoute(APIRoute):
     """An API route whose endpoint runs inside exactly one database transaction."""
 
@@ -142,23 +147,27 @@ class TransactionalRoute(APIRoute):
             db: Database = request.app.state.db
             pending: list[Afterward] = []
             status = 500
+            session = (db.writer if writes else db.reader)()
             try:
-                async with (db.writer if writes else db.reader)() as session:
-                    session.info[AFTERWARDS] = pending
-                    request.state.session = session
-                    try:
-                        response = await (_run_write(request, handler, session) if writes else handler(request))
-                    except BaseException as exc:
-                        status = getattr(exc, "status", 500)
-                        await session.rollback()
-                        raise
-                    status = response.status_code
-                    if writes:
-                        await (commit(session) if status < 400 else session.rollback())
-                    # A read's session is only closed: in autocommit nothing is left to roll back.
-                    return response
+                session.info[AFTERWARDS] = pending
+                request.state.session = session
+                try:
+                    response = await (_run_write(request, handler, session) if writes else handler(request))
+                except BaseException as exc:
+                    status = getattr(exc, "status", 500)
+                    await session.rollback()
+                    raise
+                status = response.status_code
+                if writes:
+                    await (commit(session) if status < 400 else session.rollback())
+                # A read's session is only closed: in autocommit nothing is left to roll back.
+                return response
             finally:
-                await _run_afterwards(db, pending, status)
+                try:
+                    if _holds_anything(session):  # a read whose statements took connections apart holds nothing
+                        await session.close()
+                finally:
+                    await _run_afterwards(db, pending, status)
 
         return run_in_transaction
 
