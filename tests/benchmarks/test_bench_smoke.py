@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import omnicanal
 from omnicanal.benchmarks import wrk
 from omnicanal.benchmarks.cli import app
 from omnicanal.benchmarks.traffic import Traffic, percentile
@@ -48,6 +49,25 @@ def test_a_short_run_on_sqlite_writes_sensible_figures(tmp_path: Path) -> None:
     assert race["refused"] == 6 and race["oversold"] == 0 and race["ledger_mismatches"] == 0
     assert race["available_after_on_web"] == 0 and race["exact"] is True
     assert found["memory"]["rss_mb"] > 0
+
+
+def test_a_duel_loads_two_hubs_at_once_and_compares_their_cpu(tmp_path: Path) -> None:
+    this_code = Path(omnicanal.__file__).parents[1]  # side A from a source folder, as another checkout's would be
+    outcome = CliRunner().invoke(app, [
+        "duel", "availability", "--against", str(this_code), "--database", "sqlite", "--size", "tiny",
+        "--rounds", "2", "--seconds", "1", "--warmup", "0", "--generator", "python", "--clients", "4",
+        "--name", "duel", "--output-dir", str(tmp_path)])
+    assert outcome.exit_code == 0, outcome.output
+    doc = json.loads((tmp_path / "duel.json").read_text())
+    assert doc["scenario"] == "availability" and doc["calibration"] is False and len(doc["rounds"]) == 2
+    for round_ in doc["rounds"]:
+        for side in (round_["a"], round_["b"]):
+            assert side["succeeded"] == side["statuses"]["200"] > 0 and side["cpu_ms_per_success"] > 0
+        assert round_["ratio_b_to_a"] == round(round_["b"]["cpu_ms_per_success"] / round_["a"]["cpu_ms_per_success"], 3)
+    assert doc["median_ratio_b_to_a"] > 0
+
+    nowhere = CliRunner().invoke(app, ["duel", "--against", str(tmp_path), "--database", "sqlite"])
+    assert nowhere.exit_code == 2 and "holds no omnicanal package" in " ".join(nowhere.output.split())
 
 
 class _Alternating(BaseHTTPRequestHandler):

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from omnicanal.benchmarks import report
 from omnicanal.benchmarks.databases import DEFAULT_POSTGRES_URL
+from omnicanal.benchmarks.duel import DUEL_POSTGRES_URL
 from omnicanal.benchmarks.run import BenchOptions, run_benchmark
 from omnicanal.benchmarks.server import HUB_FACTORY
 from omnicanal.kit.clock import utcnow
@@ -128,6 +129,54 @@ def routing(
     print_tables(doc, console)
     console.print(f"[green]✓[/] Figures written to {path}"
                   + ("" if doc["all_goals_met"] else " — [yellow]some goals are not met[/]"))
+
+
+class DuelScenario(StrEnum):
+    ORDERS = "orders"
+    AVAILABILITY = "availability"
+
+
+class DuelDatabase(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+
+
+@app.command("duel")
+def duel(
+    scenario: Annotated[DuelScenario, typer.Argument(help="What both sides are loaded with.")] = DuelScenario.ORDERS,
+    against: Annotated[Path | None, typer.Option(
+        help="Side A: another checkout's src folder (git worktree add /tmp/base REV → /tmp/base/src). "
+             "Without it both sides run this code: a calibration.")] = None,
+    rounds: Annotated[int, typer.Option(min=1, max=50, help="Timed rounds.")] = 3,
+    seconds: Annotated[float, typer.Option(min=1, max=600, help="Length of each round.")] = 10,
+    warmup: Annotated[float, typer.Option(min=0, max=60, help="Untimed seconds before each round.")] = 3,
+    clients: Annotated[int, typer.Option(min=1, max=512, help="Connections per side.")] = 16,
+    database: Annotated[DuelDatabase, typer.Option(help="The database both sides share.")] = DuelDatabase.POSTGRESQL,
+    postgres_url: Annotated[str, typer.Option(
+        help="PostgreSQL database to (re)create; its name must start with omnicanal_bench.")]
+    = DUEL_POSTGRES_URL,
+    size: Annotated[Size, typer.Option(help="Demo data to seed.")] = Size.MEDIUM,
+    generator: Annotated[Generator, typer.Option(help="Load generator.")] = Generator.AUTO,
+    name: Annotated[str, typer.Option(help="Results file name: <output-dir>/<name>.json.")] = "duel",
+    output_dir: Annotated[Path, typer.Option(help="Where results files go.")] = Path("bench/results"),
+) -> None:
+    """Two versions of the hub side by side, loaded at the same time: hub CPU per success and its ratio B/A."""
+    from omnicanal.benchmarks.duel import DuelOptions, print_duel, run_duel
+
+    started_at = utcnow().isoformat()
+    options = DuelOptions(scenario=scenario.value, against=against, rounds=rounds, seconds=seconds, warmup=warmup,
+                          clients=clients, database=database.value, postgres_url=postgres_url, size=size.value,
+                          generator=generator.value)
+    try:
+        found = run_duel(options, console)
+    except ValueError as exc:
+        console.print(f"[red]✗[/] {exc}")
+        raise typer.Exit(2) from exc
+    doc = {"name": name, "started_at": started_at, "finished_at": utcnow().isoformat(),
+           "machine": report.machine(), **found}
+    path = report.write(doc, output_dir)
+    print_duel(found, console)
+    console.print(f"[green]✓[/] Figures written to {path}")
 
 
 @app.command("customers", add_help_option=False,

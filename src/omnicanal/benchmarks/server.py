@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,11 +139,12 @@ def server_command(port: int, workers: int, factory: str = HUB_FACTORY) -> list[
 
 
 def start_hub(*, database_url: str, admin_token: str, workers: int, workdir: Path,
-              factory: str = HUB_FACTORY) -> HubServer:
-    """Start the hub on a free port of 127.0.0.1 in its own process group, and wait for ``/healthz``."""
+              factory: str = HUB_FACTORY, env: Mapping[str, str] | None = None) -> HubServer:
+    """Start the hub on a free port of 127.0.0.1 in its own process group (``env`` added to this process's), and
+    wait for ``/healthz``."""
     port = free_port()
     log_path = workdir / f"hub-{port}.log"
-    env = {**os.environ, "OMNICANAL_DATABASE_URL": database_url, "OMNICANAL_ADMIN_TOKEN": admin_token,
+    env = {**os.environ, **(env or {}), "OMNICANAL_DATABASE_URL": database_url, "OMNICANAL_ADMIN_TOKEN": admin_token,
            "OMNICANAL_LOG_LEVEL": "warning"}
     with log_path.open("wb") as log:
         process = subprocess.Popen(server_command(port, workers, factory), cwd=workdir, env=env, stdout=log,
