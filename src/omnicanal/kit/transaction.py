@@ -4,7 +4,7 @@
 (rolls back on any error). A write carrying an ``Idempotency-Key`` header claims the key inside the same
 transaction; a replay — even a concurrent one — gets the first answer back and writes nothing.
 
-:func:`write_afterwards` lets a read (whose transaction is read-only and always rolled back) or a refused
+:func:`write_afterwards` lets a read (which writes nothing: reads run in autocommit) or a refused
 write still record something — the audit log of who read personal data — in a short transaction of its own,
 once the request's transaction has ended (so it never waits on that transaction's SQLite write lock).
 """
