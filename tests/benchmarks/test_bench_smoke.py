@@ -75,11 +75,13 @@ class _Alternating(BaseHTTPRequestHandler):
 
     answered: Counter[int] = Counter()
     keys: list[str] = []
+    bodies: Counter[bytes] = Counter()
     lock = threading.Lock()
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         with self.lock:
+            self.bodies[body] += 1
             status = 201 if sum(self.answered.values()) % 2 == 0 else 409
             self.answered[status] += 1
             self.keys.append(self.headers.get("Idempotency-Key", ""))
@@ -94,7 +96,7 @@ class _Alternating(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def alternating_server() -> Iterator[str]:
-    _Alternating.answered, _Alternating.keys = Counter(), []
+    _Alternating.answered, _Alternating.keys, _Alternating.bodies = Counter(), [], Counter()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Alternating)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -114,6 +116,15 @@ def test_wrk_counts_every_answer_by_status(alternating_server: str) -> None:
     assert 0 <= answered[409] - result.statuses.get(409, 0) <= 2 and result.statuses.get(409, 0) > 0
     assert result.succeeded == result.statuses[201] and result.throughput > 0
     assert len(set(_Alternating.keys)) == len(_Alternating.keys) and all(_Alternating.keys)  # one key per request
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_wrk_sends_every_request_without_keys_when_none_is_asked(alternating_server: str) -> None:
+    traffic = Traffic(method="POST", requests=[("/a", '{"sku":"A"}'), ("/b", '{"sku":"B"}')],
+                      headers={"Content-Type": "application/json"}, success=201)
+    result = wrk.run(alternating_server, traffic, clients=2, seconds=1, run_id="t")
+    assert set(_Alternating.bodies) == {b'{"sku":"A"}', b'{"sku":"B"}'}  # requests formatted once, still random
+    assert not any(_Alternating.keys) and result.statuses.get(201, 0) > 0
 
 
 def test_percentiles_are_nearest_rank() -> None:

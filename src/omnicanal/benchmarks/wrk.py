@@ -1,8 +1,9 @@
 """Driving ``wrk`` (Debian package ``wrk``) with a generated Lua script.
 
-The script picks a request at random per call, gives each one its own ``Idempotency-Key`` when asked, counts
-the answers by HTTP status in every thread and prints one JSON line (``WRK_JSON {...}``) at the end with the
-counts and wrk's latency percentiles (microseconds, over every answer whatever its status).
+The script picks a request at random per call (formatted once beforehand unless each needs its own
+``Idempotency-Key``), counts the answers by HTTP status in every thread and prints one JSON line
+(``WRK_JSON {...}``) at the end with the counts and wrk's latency percentiles (microseconds, over every answer
+whatever its status).
 """
 
 from __future__ import annotations
@@ -31,17 +32,27 @@ function setup(thread)
   thread:set("tid", #threads)
 end
 
-function init(args)
-  math.randomseed(tid * 7919 + os.time())
-end
+local ready = {}  -- without unique keys every request is formatted once, in init: the load costs less CPU
 
-function request()
-  sent = sent + 1
-  local i = math.random(#paths)
-  if unique then headers["Idempotency-Key"] = run .. "-" .. tid .. "-" .. sent end
+local function format(i)
   local body = bodies[i]
   if body == "" then body = nil end
   return wrk.format(method, paths[i], headers, body)
+end
+
+function init(args)
+  math.randomseed(tid * 7919 + os.time())
+  if not unique then
+    for i = 1, #paths do ready[i] = format(i) end
+  end
+end
+
+function request()
+  local i = math.random(#paths)
+  if not unique then return ready[i] end
+  sent = sent + 1
+  headers["Idempotency-Key"] = run .. "-" .. tid .. "-" .. sent
+  return format(i)
 end
 
 function response(status, _, _)

@@ -34,6 +34,9 @@ from omnicanal.kit.transaction import TransactionalRoute
 from omnicanal.network.service import get_channel
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"], route_class=TransactionalRoute)
+# Availability, the hub's most frequent request (every product page), on a router of its own that the app
+# matches first: each route tried before costs a read about 1 % of its CPU.
+availability_router = APIRouter(prefix="/api/v1", tags=["inventory"], route_class=TransactionalRoute)
 READ, WRITE = Allow(Permission.STOCK_READ), Allow(Permission.STOCK_WRITE)
 # Store staff reach only their own stores' levels, ledger, holds and transfers; network-wide availability
 # (what the web shop shows every customer) stays readable to every role with stock:read.
@@ -65,7 +68,7 @@ async def _transfer_out(session: SessionDep, t: Transfer) -> TransferOut:
                        reason=t.reason, lines=lines, created_at=t.created_at, received_at=t.received_at)
 
 
-@router.get("/availability/{sku}", response_model=AvailabilityOut, dependencies=[READ])
+@availability_router.get("/availability/{sku}", response_model=AvailabilityOut, dependencies=[READ])
 async def get_availability(session: SessionDep, sku: str, channel: str | None = None) -> AvailabilityOut:
     """Units available to promise for ``sku``, per location and network-wide, on ``channel``."""
     found = await service.availability_on(session, sku=sku, channel=channel)
