@@ -22,7 +22,6 @@ from omnicanal.access.schemas import (
     UserPatch,
 )
 from omnicanal.kit.deps import SessionDep, SettingsDep
-from omnicanal.kit.errors import InvalidRequest
 from omnicanal.kit.pagination import Page, Paging, page_of
 from omnicanal.kit.transaction import TransactionalRoute
 
@@ -43,13 +42,6 @@ def user_out(user: User) -> UserOut:
                    created_at=user.created_at, last_login_at=user.last_login_at)
 
 
-def _after_id(paging: Paging) -> str | None:
-    after = paging.after()
-    if after is not None and not isinstance(after[0], str):
-        raise InvalidRequest("The cursor is not one this hub handed out.")
-    return after[0] if after else None
-
-
 # --- API keys -----------------------------------------------------------------------------------------------
 @keys.post("", response_model=IssuedKeyOut, status_code=201)
 async def create_api_key(session: SessionDep, body: ApiKeyIn) -> IssuedKeyOut:
@@ -63,7 +55,7 @@ async def create_api_key(session: SessionDep, body: ApiKeyIn) -> IssuedKeyOut:
 
 @keys.get("", response_model=Page[ApiKeyOut])
 async def list_api_keys(session: SessionDep, paging: Paging) -> Page[ApiKeyOut]:
-    rows = await service.list_api_keys(session, after_id=_after_id(paging), limit=paging.limit + 1)
+    rows = await service.list_api_keys(session, after_id=paging.after_one(str), limit=paging.limit + 1)
     return page_of([_key_out(k) for k in rows], paging, lambda out: (out.id,))
 
 
@@ -88,7 +80,7 @@ async def create_user(session: SessionDep, body: UserIn, response: Response) -> 
 @people.get("", response_model=Page[UserOut])
 async def list_users(session: SessionDep, paging: Paging, active: bool | None = None,
                      role: Role | None = None) -> Page[UserOut]:
-    rows = await users.list_users(session, after_id=_after_id(paging), limit=paging.limit + 1, active=active,
+    rows = await users.list_users(session, after_id=paging.after_one(str), limit=paging.limit + 1, active=active,
                                   role=role)
     return page_of([user_out(u) for u in rows], paging, lambda out: (out.id,))
 

@@ -10,7 +10,6 @@ from omnicanal.audit import service
 from omnicanal.audit.rules import AuditAction
 from omnicanal.audit.schemas import AuditEntryOut
 from omnicanal.kit.deps import SessionDep
-from omnicanal.kit.errors import InvalidRequest
 from omnicanal.kit.pagination import Page, Paging, page_of
 from omnicanal.kit.transaction import TransactionalRoute
 
@@ -27,12 +26,9 @@ async def list_audit_entries(
     action: Annotated[AuditAction | None, Query()] = None,
 ) -> Page[AuditEntryOut]:
     """Who read or changed personal data, newest first."""
-    after = paging.after()
-    if after is not None and not isinstance(after[0], int):
-        raise InvalidRequest("The cursor is not one this hub handed out.")
     rows = await service.list_audit_entries(
         session, filters=service.AuditFilter(subject_type=subject_type, subject_id=subject_id,
                                              principal_id=principal, action=action),
-        before_id=after[0] if after else None, limit=paging.limit + 1)
+        before_id=paging.after_one(int), limit=paging.limit + 1)
     return page_of([AuditEntryOut.model_validate(row, from_attributes=True) for row in rows], paging,
                    lambda out: (out.id,))

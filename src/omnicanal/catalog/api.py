@@ -28,25 +28,14 @@ from omnicanal.catalog.schemas import (
 )
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.deps import SessionDep, SettingsDep
-from omnicanal.kit.errors import InvalidRequest
 from omnicanal.kit.money import Money
-from omnicanal.kit.pagination import Page, PageParams, Paging, page_of
+from omnicanal.kit.pagination import Page, Paging, page_of
 from omnicanal.kit.transaction import TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"], route_class=TransactionalRoute)
 READ, WRITE = Allow(Permission.CATALOG_READ), Allow(Permission.CATALOG_WRITE)
 At = Annotated[AwareDatetime | None,
                Query(description="The moment to price at (default: now), e.g. 2026-12-01T10:00:00Z.")]
-
-
-def _after(paging: PageParams) -> str | None:
-    """The key after which a page starts (every catalog list pages on a text key)."""
-    after = paging.after()
-    if after is None:
-        return None
-    if not isinstance(after[0], str):
-        raise InvalidRequest("The cursor is not one this hub handed out.")
-    return after[0]
 
 
 def _product_out(p: Product) -> ProductOut:
@@ -96,7 +85,7 @@ async def list_products(
     q: Annotated[str | None, Query(max_length=200, description="Part of the name or SKU (any case).")] = None,
 ) -> Page[ProductOut]:
     """The catalog, by SKU."""
-    products = await service.list_products(session, after_sku=_after(paging), limit=paging.limit + 1,
+    products = await service.list_products(session, after_sku=paging.after_one(str), limit=paging.limit + 1,
                                            category=category, active=active, q=q)
     return page_of([_product_out(p) for p in products], paging, lambda out: (out.sku,))
 
@@ -135,7 +124,7 @@ async def remove_channel_price(session: SessionDep, sku: str, channel: str) -> R
 async def list_product_prices(session: SessionDep, sku: str, paging: Paging, at: At = None) -> Page[QuoteOut]:
     """What the product costs on every active channel, by channel code."""
     moment = at or utcnow()
-    quotes = await pricing.quote_on_channels(session, sku=sku, at=moment, after_channel=_after(paging),
+    quotes = await pricing.quote_on_channels(session, sku=sku, at=moment, after_channel=paging.after_one(str),
                                              limit=paging.limit + 1)
     return page_of([_quote_out(q, moment) for q in quotes], paging, lambda out: (out.channel,))
 
@@ -144,7 +133,8 @@ async def list_product_prices(session: SessionDep, sku: str, paging: Paging, at:
 async def audit_prices(session: SessionDep, paging: Paging, at: At = None) -> Page[PriceDiscrepancyOut]:
     """Active SKUs whose price differs between active channels with neither a promotion nor a channel
     price whose reason was recorded to explain it. An empty list: prices are consistent everywhere."""
-    found = await pricing.audit_prices(session, at=at or utcnow(), after_sku=_after(paging), limit=paging.limit + 1)
+    found = await pricing.audit_prices(session, at=at or utcnow(), after_sku=paging.after_one(str),
+                                       limit=paging.limit + 1)
     items = [PriceDiscrepancyOut(sku=d.sku, base_price=d.base_price, prices=d.prices,
                                  unexplained_channels=d.unexplained_channels) for d in found]
     return page_of(items, paging, lambda out: (out.sku,))
@@ -168,7 +158,7 @@ async def create_category(session: SessionDep, body: CategoryIn) -> CategoryOut:
 
 @router.get("/categories", response_model=Page[CategoryOut], dependencies=[READ])
 async def list_categories(session: SessionDep, paging: Paging) -> Page[CategoryOut]:
-    categories = await service.list_categories(session, after_code=_after(paging), limit=paging.limit + 1)
+    categories = await service.list_categories(session, after_code=paging.after_one(str), limit=paging.limit + 1)
     return page_of([_category_out(c) for c in categories], paging, lambda out: (out.code,))
 
 
@@ -201,7 +191,7 @@ async def list_promotions(
     active_at: Annotated[AwareDatetime | None, Query(description="Only those in force at this moment.")] = None,
     channel: Annotated[str | None, Query(max_length=40, description="Only those running on this channel.")] = None,
 ) -> Page[PromotionOut]:
-    found = await promotions.list_promotions(session, after_id=_after(paging), limit=paging.limit + 1,
+    found = await promotions.list_promotions(session, after_id=paging.after_one(str), limit=paging.limit + 1,
                                              active_at=active_at, channel=channel)
     return page_of([_promotion_out(p) for p in found], paging, lambda out: (out.id,))
 

@@ -17,7 +17,6 @@ from omnicanal.customers.schemas import CustomerIn, CustomerOut, CustomerPatch, 
 from omnicanal.customers.view360 import customer_360, customer_out
 from omnicanal.customers.view_schemas import Customer360Out, DuplicateOut, MergeIn, MergeOut
 from omnicanal.kit.deps import SessionDep
-from omnicanal.kit.errors import InvalidRequest
 from omnicanal.kit.pagination import Page, Paging, page_of
 from omnicanal.kit.transaction import TransactionalRoute
 from omnicanal.privacy.requests import record_request
@@ -64,10 +63,7 @@ async def create_customer(session: SessionDep, request: Request, principal: Writ
 async def list_customers(session: SessionDep, request: Request, principal: Reader, paging: Paging,
                          home_location: str | None = None) -> Page[CustomerOut]:
     """Customers in the order they were created (a store role: its own store's customers)."""
-    after = paging.after()
-    if after is not None and not isinstance(after[0], str):
-        raise InvalidRequest("The cursor is not one this hub handed out.")
-    rows = await service.list_customers(session, home_location=home_location, after_id=after[0] if after else None,
+    rows = await service.list_customers(session, home_location=home_location, after_id=paging.after_one(str),
                                         limit=paging.limit + 1, scope=customer_filter_for(principal))
     identifiers = await service.identifiers_of(session, [row.id for row in rows])
     page = page_of([customer_out(row, identifiers[row.id]) for row in rows], paging, lambda out: (out.id,))
@@ -92,11 +88,8 @@ async def list_duplicates(session: SessionDep, request: Request, principal: Read
     """Pairs of records that are probably one person (alike names and something else in common), most likely
     first, for someone to confirm with a merge."""
     found = [_duplicate_out(d) for d in await duplicates.all_duplicates(session, scope=customer_filter_for(principal))]
-    after = paging.after()
-    if after is not None:
-        if len(after) != 3:
-            raise InvalidRequest("The cursor is not one this hub handed out.")
-        found = [d for d in found if (-d.score, d.customer, d.duplicate) > (-int(after[0]), after[1], after[2])]
+    if (after := paging.after(int, str, str)) is not None:
+        found = [d for d in found if (-d.score, d.customer, d.duplicate) > (-after[0], after[1], after[2])]
     page = page_of(found[:paging.limit + 1], paging, lambda d: (d.score, d.customer, d.duplicate))
     await _audit(session, request, principal, AuditAction.READ, sorted({i for d in page.items
                                                                        for i in (d.customer, d.duplicate)}))

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/events", tags=["events"], route_class=Writing
 async def list_events(
     session: SessionDep,
     principal: Annotated[Principal, Allow(Permission.EVENTS_READ)],
-    after: Annotated[int, Query(ge=0, description="Last sequence already seen (0 from the start).")] = 0,
+    after: Annotated[int, Query(ge=0, lt=2**63, description="Last sequence already seen (0 from the start).")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     type: Annotated[list[str] | None, Query(description="Only these event types.")] = None,
     subject: Annotated[str | None, Query(description="Only events about this subject, e.g. an order id.")] = None,

@@ -146,9 +146,8 @@ async def list_pickup_tasks(session: SessionDep, principal: Annotated[Principal,
                             ) -> Page[PickupOut]:
     """A store's click & collect orders with their pick lists, oldest first (store staff: their stores'; an
     integration key: its channel's orders)."""
-    after = paging.after()
     found = await pickups.list_pickup_tasks(session, location=location, state=state, scope=order_filter_for(principal),
-                                            after_order=str(after[0]) if after else None, limit=paging.limit + 1)
+                                            after_order=paging.after_one(str), limit=paging.limit + 1)
     return page_of([await pickup_out(session, p) for p in found], paging, lambda out: (out.order_id,))
 
 
@@ -281,9 +280,9 @@ async def create_shipment(session: SessionDep, principal: Writer, order_id: str,
 async def list_shipments(session: SessionDep, principal: Reader, order_id: str, paging: Paging) -> Page[ShipmentOut]:
     """An order's parcels, in the order they left."""
     await require_order_access(session, principal, order_id)
-    after = paging.after()
+    after = paging.after_one(str)
     parcels = [p for p in await shipments.list_parcels(session, order_id=order_id)
-               if after is None or p.shipment.id > str(after[0])]
+               if after is None or p.shipment.id > after]
     return page_of([shipment_out(p) for p in parcels[:paging.limit + 1]], paging, lambda out: (out.id,))
 
 

@@ -28,7 +28,6 @@ from omnicanal.inventory.schemas import (
 )
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.deps import SessionDep
-from omnicanal.kit.errors import InvalidRequest
 from omnicanal.kit.pagination import Page, Paging, page_of
 from omnicanal.kit.transaction import TransactionalRoute
 from omnicanal.network.service import get_channel
@@ -81,8 +80,7 @@ async def list_stock(session: SessionDep, location: str, paging: Paging,
                      below_safety: Annotated[bool, Query(description="Only levels at or under safety stock.")] = False,
                      ) -> Page[StockLevelOut]:
     """Every SKU's level at a location, by SKU."""
-    after = paging.after()
-    levels = await service.list_levels(session, location=location, after_sku=str(after[0]) if after else None,
+    levels = await service.list_levels(session, location=location, after_sku=paging.after_one(str),
                                        limit=paging.limit + 1, below_safety=below_safety)
     return page_of([_stock_level_out(level) for level in levels], paging, lambda out: (out.sku,))
 
@@ -118,21 +116,12 @@ async def list_movements(
 ) -> Page[MovementOut]:
     """The append-only stock ledger, oldest first (store staff name one of their stores)."""
     require_location(principal, location)
-    after = paging.after()
     rows = await service.list_movements(session, sku=sku, location=location, kind=kind,
-                                        after_id=_int_cursor(after), limit=paging.limit + 1)
+                                        after_id=paging.after_one(int), limit=paging.limit + 1)
     items = [MovementOut(id=m.id, sku=m.sku, location=m.location_code, kind=m.kind, on_hand_delta=m.on_hand_delta,
                          reserved_delta=m.reserved_delta, reference=m.reference, reason=m.reason,
                          created_at=m.created_at) for m in rows]
     return page_of(items, paging, lambda out: (out.id,))
-
-
-def _int_cursor(after: list[object] | None) -> int | None:
-    if after is None:
-        return None
-    if not isinstance(after[0], int):
-        raise InvalidRequest("The cursor is not one this hub handed out.")
-    return after[0]
 
 
 @router.get("/stock/ledger-check", response_model=list[LedgerMismatchOut])

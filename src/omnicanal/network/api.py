@@ -7,7 +7,6 @@ from fastapi import APIRouter, Query, Response
 from omnicanal.access.deps import Allow
 from omnicanal.access.rules import Permission
 from omnicanal.kit.deps import SessionDep, SettingsDep
-from omnicanal.kit.errors import InvalidRequest
 from omnicanal.kit.pagination import Page, Paging, page_of
 from omnicanal.kit.transaction import TransactionalRoute
 from omnicanal.network import service
@@ -44,13 +43,6 @@ def channel_out(row: Channel) -> ChannelOut:
                       active=row.active, created_at=row.created_at, updated_at=row.updated_at)
 
 
-def _after_code(paging: Paging) -> str | None:
-    after = paging.after()
-    if after is not None and not isinstance(after[0], str):
-        raise InvalidRequest("The cursor is not one this hub handed out.")
-    return after[0] if after else None
-
-
 @router.post("/locations", response_model=LocationOut, status_code=201, dependencies=[WRITE])
 async def create_location(session: SessionDep, settings: SettingsDep, body: LocationIn,
                           response: Response) -> LocationOut:
@@ -68,7 +60,7 @@ async def list_locations(
 ) -> Page[LocationOut]:
     """Stores and warehouses by code, active or not unless ``active`` is given."""
     rows = await service.list_locations(session, capabilities=[c.value for c in capability or []], active=active,
-                                        kind=kind, after_code=_after_code(paging), limit=paging.limit + 1)
+                                        kind=kind, after_code=paging.after_one(str), limit=paging.limit + 1)
     return page_of([location_out(row) for row in rows], paging, lambda out: (out.code,))
 
 
@@ -96,7 +88,7 @@ async def list_channels(session: SessionDep, paging: Paging, kind: ChannelKind |
                         online: bool | None = None, active: bool | None = None) -> Page[ChannelOut]:
     """Channels by code."""
     rows = await service.list_channels(session, kind=kind, online=online, active=active,
-                                       after_code=_after_code(paging), limit=paging.limit + 1)
+                                       after_code=paging.after_one(str), limit=paging.limit + 1)
     return page_of([channel_out(row) for row in rows], paging, lambda out: (out.code,))
 
 

@@ -81,12 +81,11 @@ async def list_orders(
 ) -> Page[OrderOut]:
     """Orders of every channel, newest first — a store's staff see their stores' orders, an integration
     its channel's. Reading a customer's orders is written to the audit log."""
-    after = paging.after()
     placed = await service.list_orders(
         session, filters=OrderFilter(channel=channel, status=status, customer=customer, location=location,
                                      fulfillment=fulfillment, created_from=created_from, created_to=created_to,
                                      scope=order_filter_for(principal)),
-        before_id=str(after[0]) if after else None, limit=paging.limit + 1)
+        before_id=paging.after_one(str), limit=paging.limit + 1)
     if customer is not None:
         await record_access(session, principal=principal, action="read", subject_type="customer",
                             subject_id=customer, route=route_of(request))

@@ -121,9 +121,8 @@ async def list_privacy_requests(session: SessionDep, principal: Officer, paging:
                                 customer: str | None = None, kind: RequestKind | None = None,
                                 ) -> Page[PrivacyRequestOut]:
     """The register of data subjects' requests (access, rectification, erasure, retention), newest first."""
-    after = paging.after()
     rows = await requests.list_requests(session, customer_id=customer, kind=kind.value if kind else None,
-                                        before_id=str(after[0]) if after else None, limit=paging.limit + 1)
+                                        before_id=paging.after_one(str), limit=paging.limit + 1)
     return page_of([_request_out(r) for r in rows], paging, lambda out: (out.id,))
 
 

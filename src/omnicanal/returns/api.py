@@ -105,12 +105,11 @@ async def list_returns(
     listing a customer's returns is written to the audit log."""
     if location is not None:
         require_location(principal, location)
-    after = paging.after()
     records = await service.list_returns(
         session, filters=_scoped(ReturnFilter(order=order, location=location, status=status, customer=customer,
                                               method=method, created_from=created_from, created_to=created_to),
                                  principal),
-        before_id=str(after[0]) if after else None, limit=paging.limit + 1)
+        before_id=paging.after_one(str), limit=paging.limit + 1)
     await record_customer_read(session, request, principal, customer)
     return page_of([return_out(r) for r in records], paging, lambda out: (out.id,))
 
@@ -152,9 +151,8 @@ async def list_order_returns(session: SessionDep, request: Request, principal: R
                              order_id: str) -> Page[ReturnOut]:
     """The returns of one order (those the caller may see), newest first."""
     await _order_reachable(session, principal, order_id)
-    after = paging.after()
     records = await service.list_returns(session, filters=_scoped(ReturnFilter(order=order_id), principal),
-                                         before_id=str(after[0]) if after else None, limit=paging.limit + 1)
+                                         before_id=paging.after_one(str), limit=paging.limit + 1)
     await record_customer_read(session, request, principal, *(r.ret.customer_id for r in records[:paging.limit]))
     return page_of([return_out(r) for r in records], paging, lambda out: (out.id,))
 

@@ -94,9 +94,7 @@ async def route_batch(session: SessionDep, body: BatchIn, principal: Writer) -> 
 @router.get("/locations", response_model=Page[ProfileOut], dependencies=[Allow(Permission.NETWORK_READ)])
 async def list_profiles(session: SessionDep, paging: Paging) -> Page[ProfileOut]:
     """Every location's handling and picking rates and daily capacity, and the orders routed there today."""
-    after = paging.after()
-    views = await service.list_profiles(session, after_code=str(after[0]) if after else None,
-                                        limit=paging.limit + 1)
+    views = await service.list_profiles(session, after_code=paging.after_one(str), limit=paging.limit + 1)
     return page_of([ProfileOut(**asdict(v)) for v in views], paging, lambda out: (out.location,))
 
 

@@ -134,13 +134,12 @@ async def list_try_ons(
     written to the audit log."""
     if location is not None:
         require_location(principal, location)
-    after = paging.after()
     records = await service.list_try_ons(
         session, filters=TryOnFilter(
             location=location, customer=customer, status=status, channel=channel, slot_from=slot_from,
             slot_to=slot_to, within_locations=principal.locations if principal.store_scoped else None,
             within_channel=principal.channel if principal.channel_scoped else None),
-        before_id=str(after[0]) if after else None, limit=paging.limit + 1)
+        before_id=paging.after_one(str), limit=paging.limit + 1)
     await record_customer_read(session, request, principal, customer)
     return page_of([try_on_out(r) for r in records], paging, lambda out: (out.id,))
 
