@@ -230,3 +230,10 @@ async def test_store_staff_reach_their_own_store_only(client, shop, key_for):
     analyst = await key_for(Role.ANALYST)
     assert (await client.post(f"/api/v1/orders/{oid}/pickup/ready", headers=analyst)).status_code == 403
     assert (await client.get(f"/api/v1/orders/{oid}")).json()["status"] == "preparing"
+
+
+async def test_a_channel_number_already_placed_names_the_order_it_placed(client, shop):
+    first = await place(client, pickup(("VASE-1", 1), external_reference="APP-77"))
+    again = await client.post("/api/v1/orders", json=pickup(("VASE-1", 1), external_reference="APP-77"))
+    assert again.status_code == 409 and again.json()["order"] == first["id"]
+    assert await level(client, "PAR-RIV", "VASE-1") == (2, 1)  # the refused one reserved nothing

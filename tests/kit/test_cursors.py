@@ -17,8 +17,9 @@ async def lists(client, db):
     """Every list that takes ?cursor=, its path parameters filled with things that exist."""
     await make_network(db)
     await make_product(db, "LAMP-1")
-    order = await client.post("/api/v1/orders", json={"channel": "pos", "fulfillment": "carry_out",
-                                                      "location": "PAR-RIV", "lines": [{"sku": "LAMP-1", "quantity": 1}]})
+    sale = {"channel": "pos", "fulfillment": "carry_out", "location": "PAR-RIV",
+            "lines": [{"sku": "LAMP-1", "quantity": 1}]}
+    order = await client.post("/api/v1/orders", json=sale)
     assert order.status_code == 201, order.text
     known = {"sku": "LAMP-1", "location": "PAR-RIV", "order_id": order.json()["id"]}
     spec = (await client.get("/openapi.json")).json()

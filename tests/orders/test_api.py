@@ -189,9 +189,13 @@ async def test_a_failed_order_can_be_retried_with_the_same_key(client, shop, db)
 
 async def test_external_references_are_unique_per_channel(client, shop):
     body = ship(("LAMP-1", 1), external_reference="WEB-1001")
-    assert (await client.post("/api/v1/orders", json=body)).status_code == 201
-    assert (await client.post("/api/v1/orders", json=body)).status_code == 409
+    first = await client.post("/api/v1/orders", json=body)
+    assert first.status_code == 201
+    again = await client.post("/api/v1/orders", json=body)
+    assert again.status_code == 409 and again.json()["type"].endswith("/already-exists")
+    assert again.json()["order"] == first.json()["id"] and "WEB-1001" in again.json()["detail"]
     assert (await stock(client, "WH-ORL", "LAMP-1"))["reserved"] == 1
+    assert (await client.post("/api/v1/orders", json={**body, "channel": "app"})).status_code == 201  # per channel
 
 
 async def test_orders_list_newest_first_with_filters_and_pages(client, shop):

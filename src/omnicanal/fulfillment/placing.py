@@ -35,6 +35,7 @@ from omnicanal.orders import rules as order_rules
 from omnicanal.orders.service import (
     OrderRequest,
     PlacedOrder,
+    check_external_reference,
     check_origin,
     lock_order,
     set_line_location,
@@ -60,6 +61,7 @@ async def place_pickup_order(
     All or nothing: :class:`StockInsufficient` names what cannot be found, and nothing is written."""
     now = now or utcnow()
     channel = await usable_channel(session, request.channel)
+    await check_external_reference(session, channel.code, request.external_reference)
     if request.location is None:
         raise PickupInvalid("A pickup order needs the store where it is collected (location).")
     store = await pickup_store(session, request.location)

@@ -49,7 +49,9 @@ def order_out(placed: PlacedOrder) -> OrderOut:
 
 
 @router.post("", response_model=OrderOut, status_code=201,
-             responses={409: {"description": "Not enough stock: `shortages` names the lines; nothing written."}})
+             responses={409: {"description": "Not enough stock (`shortages` names the lines), or the channel already "
+                                             "placed an order under this `external_reference` (`order` is its id); "
+                                             "nothing written."}})
 async def place_order(session: SessionDep, settings: SettingsDep, body: OrderIn, response: Response,
                       principal: Writer) -> OrderOut:
     """Place an order from any channel: priced at the channel's current price, stock taken all or nothing.

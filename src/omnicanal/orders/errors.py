@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from omnicanal.kit.errors import InvalidRequest, InvalidTransition, NotFound
+from omnicanal.kit.errors import AlreadyExists, InvalidRequest, InvalidTransition, NotFound
 
 
 class OrderNotFound(NotFound):
     pass
+
+
+class OrderAlreadyPlaced(AlreadyExists):
+    """The channel already placed an order under this external reference; ``order`` is its id."""
 
 
 class OrderNotCancellable(InvalidTransition):

@@ -29,6 +29,7 @@ from omnicanal.network.service import ChannelTerms, channel_terms, channel_terms
 from omnicanal.orders import rules
 from omnicanal.orders.errors import (
     FulfillmentInvalid,
+    OrderAlreadyPlaced,
     OrderNotCancellable,
     OrderNotFound,
     OrderTransitionRefused,
@@ -77,7 +78,8 @@ async def place_order(session: AsyncSession, request: OrderRequest, *, currency:
     # The channel, the prices and (to route a shipment) the network's stock: one round trip.
     await read_ahead(session, [channel_terms_read(request.channel), *price_reads(skus, channel=request.channel, at=now),
                                *([network_read(skus)] if request.fulfillment == "ship" else [])])
-    channel = await _usable_channel(session, request.channel)
+    channel = await usable_channel(session, request.channel)
+    await check_external_reference(session, channel.code, request.external_reference)
     location = await _check_fulfillment(session, request, channel)
     await check_origin(session, request.origin_location)
     if request.customer is not None:
@@ -94,13 +96,6 @@ async def place_order(session: AsyncSession, request: OrderRequest, *, currency:
         status = "confirmed"
     return await _write_order(session, order_id, request, priced, sites, changes, status=status,
                               currency=currency, location=location.code if location else None, now=now)
-
-
-async def _usable_channel(session: AsyncSession, code: str) -> ChannelTerms:
-    channel = await channel_terms(session, code)
-    if not channel.active:
-        raise FulfillmentInvalid(f"Channel {code} is not active.")
-    return channel
 
 
 async def _check_fulfillment(session: AsyncSession, request: OrderRequest, channel: ChannelTerms,
@@ -368,7 +363,21 @@ async def reassign_customer(session: AsyncSession, *, from_customer: str, to_cus
 # --- used by fulfilment (pickup orders, parcels, endless aisle) ------------------------------------------------
 async def usable_channel(session: AsyncSession, code: str) -> ChannelTerms:
     """The channel ``code`` if it is active (:class:`FulfillmentInvalid` otherwise)."""
-    return await _usable_channel(session, code)
+    channel = await channel_terms(session, code)
+    if not channel.active:
+        raise FulfillmentInvalid(f"Channel {code} is not active.")
+    return channel
+
+
+async def check_external_reference(session: AsyncSession, channel: str, reference: str | None) -> None:
+    """A channel's own order number names one order: a second is refused with the first one's id, so that an
+    integration retrying after a lost answer finds what it already placed (:class:`OrderAlreadyPlaced`)."""
+    if reference is None:
+        return
+    placed = await session.scalar(
+        select(Order.id).where(Order.channel_code == channel, Order.external_reference == reference))
+    if placed is not None:
+        raise OrderAlreadyPlaced(f"Channel {channel} already placed order {placed} as {reference!r}.", order=placed)
 
 
 async def check_origin(session: AsyncSession, code: str | None) -> Location | None:
