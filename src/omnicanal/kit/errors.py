@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -99,6 +99,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error on %s: %s", request.url.path, exc.orig)
         return problem(409, "conflict", "Conflict", "The change conflicts with existing data.", request)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot hold (a NUL byte in a text, a number beyond its column): the caller's input.
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "a value out of range"
+        return problem(422, "invalid-request", "Invalid request", f"The database refused a value: {reason}.",
+                       request)
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:

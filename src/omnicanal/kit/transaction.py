@@ -12,6 +12,7 @@ once the request's transaction has ended (so it never waits on that transaction'
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -32,6 +33,9 @@ MAX_KEY_LENGTH = 200
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 Afterward = Callable[[AsyncSession, int], Awaitable[None]]
 AFTERWARDS = "omnicanal.afterwards"
+# A JSON "\u0000" — unless its backslash is itself escaped ("\\u0000" is the six characters \u0000).
+_NUL_IN_JSON = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+NUL_REFUSED = "Text may not contain the NUL character (U+0000)."
 
 
 def write_afterwards(session: AsyncSession, write: Afterward) -> bool:
@@ -129,6 +133,16 @@ async def _run_write(request: Request, handler: Handler, session: AsyncSession) 
     return response
 
 
+async def _refuse_nul(request: Request, writes: bool) -> None:
+    """PostgreSQL text cannot hold NUL: refuse it in the path, the query or a JSON body before anything is read
+    or written — on every database alike, so that what SQLite takes PostgreSQL does too."""
+    scope = request.scope
+    if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+        raise InvalidRequest(NUL_REFUSED)
+    if writes and _NUL_IN_JSON.search(await request.body()):
+        raise InvalidRequest(NUL_REFUSED)
+
+
 def _holds_anything(session: AsyncSession) -> bool:
     sync = session.sync_session
     return sync.in_transaction() or bool(sync.identity_map)
@@ -144,6 +158,7 @@ class TransactionalRoute(APIRoute):
         writes = self.always_writes or bool((self.methods or set()) & WRITE_METHODS)
 
         async def run_in_transaction(request: Request) -> Response:
+            await _refuse_nul(request, writes)
             db: Database = request.app.state.db
             pending: list[Afterward] = []
             status = 500
