@@ -7,7 +7,7 @@ instead of failing half-way; reads run in autocommit, concurrently under WAL (as
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -68,6 +68,8 @@ class Database:
     reader: async_sessionmaker[AsyncSession]
     writer: async_sessionmaker[AsyncSession]
     read_engine: AsyncEngine
+    # Read sessions a request left as they were built, for the next requests (kit.transaction).
+    idle_readers: list[AsyncSession] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def dialect(self) -> str:

@@ -269,6 +269,20 @@ async def test_requests_leave_no_reference_cycles_for_the_garbage_collector(db, 
     assert left == set()
 
 
+async def test_a_read_session_left_as_built_serves_the_next_read_and_one_that_held_objects_does_not(db, client):
+    await make_network(db)
+    await make_product(db, "LAMP-1")
+    await put_stock(db, "LAMP-1", "WH-ORL", 5)
+    for _ in range(2):  # availability reads take connections apart: their session is kept, emptied, and reused
+        assert (await client.get("/api/v1/availability/LAMP-1?channel=web")).status_code == 200
+        [kept] = db.idle_readers
+        assert kept.info == {} and not kept.sync_session.in_transaction() and not kept.sync_session.identity_map
+    assert (await client.get("/api/v1/products/LAMP-1")).status_code == 200  # loads a Product into its session
+    assert db.idle_readers == []  # that session was closed, not kept
+    assert (await client.get("/api/v1/availability/LAMP-1?channel=web")).json()["sku"] == "LAMP-1"
+    assert len(db.idle_readers) == 1 and db.idle_readers[0] is not kept
+
+
 async def test_a_read_takes_a_connection_for_its_statement_alone_and_never_waits_for_a_second(db, settings):
     """On the read engine a prebuilt SELECT takes a pooled connection for itself and gives it back at once; once
     the session holds one of its own (a read through the session), the SELECTs use that one. So, even with a pool
