@@ -52,7 +52,7 @@ class PageParams(BaseModel):
 
     def after(self, *kinds: type) -> tuple[Any, ...] | None:
         """The key after which this page starts — one value of each of ``kinds`` (``str`` or ``int``) — or
-        ``None`` on the first page. A cursor of another shape was forged or mangled: 400, nothing is read."""
+        ``None`` on the first page. A cursor of another shape was forged or mangled: 422, nothing is read."""
         if not self.cursor:
             return None
         key = decode_cursor(self.cursor)
