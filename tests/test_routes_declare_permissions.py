@@ -87,3 +87,18 @@ def test_each_route_is_the_first_to_match_its_own_requests(app):
             scope = {"type": "http", "method": method, "path": path, "root_path": ""}
             first = next(r for r in routes if r.matches(scope)[0] is Match.FULL)
             assert first is route, f"{method} {path} reaches {first.path}, not {route.path}"
+
+
+async def test_the_openapi_document_describes_every_error_as_the_problem_json_it_is(client):
+    document = (await client.get("/openapi.json")).json()
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            errors = {code: r for code, r in operation["responses"].items() if code[0] in "45"}
+            assert {"404", "422", "503"} <= set(errors), (method, path)
+            assert ({"401", "403"} <= set(errors)) == ("security" in operation), (method, path)
+            for response in errors.values():
+                assert response["content"] == {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}, (method, path)
+    reasons = document["paths"]["/api/v1/orders"]["post"]["responses"]["409"]["description"]
+    assert "shortages" in reasons  # an endpoint's own words for its conflicts are kept

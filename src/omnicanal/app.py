@@ -8,6 +8,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
 from fastapi import FastAPI, Request
@@ -29,7 +30,7 @@ from omnicanal.fulfillment import api as fulfillment_api
 from omnicanal.inventory import api as inventory_api
 from omnicanal.inventory.sweeper import sweep_forever
 from omnicanal.kit import crypto
-from omnicanal.kit.errors import install_problem_handlers
+from omnicanal.kit.errors import document_problems, install_problem_handlers
 from omnicanal.network import api as network_api
 from omnicanal.orders import api as orders_api
 from omnicanal.privacy import api as privacy_api
@@ -96,7 +97,19 @@ def create_app(settings: Settings | None = None, *, background_jobs: bool = True
     for router in ROUTERS:
         app.include_router(router)
     _add_operational_routes(app)
+    _document_problems(app)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_operational_routes(app: FastAPI) -> None:

@@ -117,3 +117,58 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s", request.url.path)
         return problem(500, "internal-error", "Internal error", "An unexpected error occurred.", request)
+
+
+# --- the error answers in the OpenAPI document ----------------------------------------------------------------
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details. Some problems add members of their own: `shortages` (the lines "
+                   "lacking stock), `order` (an order already placed), `errors` (each invalid field) …",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri", "examples": ["https://omnicanal.dev/problems/not-found"]},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "What went wrong, for a person to read."},
+        "instance": {"type": "string", "description": "The request's path."},
+        "errors": {"type": "array", "items": {
+            "type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"},
+                                             "type": {"type": "string"}}}},
+    },
+    "additionalProperties": True,
+}
+_WHY = {
+    "400": "The body is not valid JSON.",
+    "401": "No credentials, or a token that is unknown, revoked or expired.",
+    "403": "The caller's role or scope (stores, channel) does not allow this.",
+    "404": "Something the request names does not exist.",
+    "409": "The request conflicts with the current state (stock, an order's status, an existing record).",
+    "422": "Invalid input — a field, a parameter or a rule of the domain; nothing was changed.",
+    "503": "The database could not complete the request; retry later.",
+}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Give every operation of an OpenAPI document the error answers the hub gives, as they are given:
+    ``application/problem+json`` (FastAPI documents only its own 422, as ``application/json``)."""
+    problem_content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            codes = ["404", "422", "503"]
+            codes += ["401", "403"] if operation.get("security") else []
+            codes += ["400"] if "requestBody" in operation else []
+            codes += ["409"] if method in ("post", "put", "patch", "delete") else []
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                responses.setdefault(code, {"description": _WHY[code]})
+            responses["422"]["description"] = _WHY["422"]  # not FastAPI's "Validation Error"
+            for code, response in responses.items():
+                if code[0] in "45":  # those an endpoint declares itself (a 409's reasons, a 429) keep their words
+                    response["content"] = problem_content
+            operation["responses"] = dict(sorted(responses.items()))
+    return schema
