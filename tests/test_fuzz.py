@@ -27,14 +27,16 @@ async def test_no_generated_request_makes_the_hub_fail_or_answer_what_it_does_no
     hub = await asyncio.to_thread(start_hub, database_url=settings.database_url, admin_token=token, workers=1,
                                   workdir=tmp_path)
     try:
+        # One worker: schemathesis's threads share CPython 3.11's parser, which is not safe across threads (now
+        # and then "AST constructor recursion depth mismatch" inside schemathesis — never the hub).
         run = await asyncio.to_thread(
             subprocess.run,
             [str(SCHEMATHESIS), "run", f"{hub.base_url}/openapi.json", "-H", f"Authorization: Bearer {token}",
              "--checks", CHECKS, "--phases", "examples,coverage,fuzzing", "--max-examples", "30",
-             "--seed", "20261205", "--workers", "2", "--no-color"],
+             "--seed", "20261205", "--workers", "1", "--no-color"],
             capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path)
     finally:
         hub.stop()
-    assert run.returncode == 0, run.stdout[-6000:] + hub.log_tail(6000)
+    assert run.returncode == 0, run.stdout + hub.log_tail(6000)
     generated = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
     assert generated and int(generated[1]) == int(generated[2]) >= 5000, run.stdout[-2000:]
