@@ -102,3 +102,13 @@ async def test_the_openapi_document_describes_every_error_as_the_problem_json_it
                     "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}, (method, path)
     reasons = document["paths"]["/api/v1/orders"]["post"]["responses"]["409"]["description"]
     assert "shortages" in reasons  # an endpoint's own words for its conflicts are kept
+
+
+async def test_the_openapi_document_shows_idempotency_on_every_write(client):
+    document = (await client.get("/openapi.json")).json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            keyed = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"]
+            assert len(keyed) == (method in ("post", "put", "patch", "delete")), (method, path)
+            for code, response in operation["responses"].items():
+                assert ("Idempotent-Replayed" in response.get("headers", {})) == bool(keyed and code[0] == "2")

@@ -31,6 +31,7 @@ from omnicanal.inventory import api as inventory_api
 from omnicanal.inventory.sweeper import sweep_forever
 from omnicanal.kit import crypto
 from omnicanal.kit.errors import document_problems, install_problem_handlers
+from omnicanal.kit.transaction import document_idempotency
 from omnicanal.network import api as network_api
 from omnicanal.orders import api as orders_api
 from omnicanal.privacy import api as privacy_api
@@ -97,16 +98,17 @@ def create_app(settings: Settings | None = None, *, background_jobs: bool = True
     for router in ROUTERS:
         app.include_router(router)
     _add_operational_routes(app)
-    _document_problems(app)
+    _complete_openapi(app)
     return app
 
 
-def _document_problems(app: FastAPI) -> None:
+def _complete_openapi(app: FastAPI) -> None:
+    """What FastAPI cannot know goes into the OpenAPI document: the errors as they are answered, idempotency."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(build())
+            app.openapi_schema = document_idempotency(document_problems(build()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

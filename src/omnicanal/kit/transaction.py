@@ -143,6 +143,26 @@ async def _refuse_nul(request: Request, writes: bool) -> None:
         raise InvalidRequest(NUL_REFUSED)
 
 
+def document_idempotency(schema: dict[str, Any]) -> dict[str, Any]:
+    """Show ``Idempotency-Key`` in an OpenAPI document as what it is to a client: an optional header of every write,
+    and ``Idempotent-Replayed`` on the answers a replay repeats."""
+    key = {"name": "Idempotency-Key", "in": "header", "required": False,
+           "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+           "description": "Send the same key again (with the same body) and get the first answer back, nothing "
+                          "written twice — even while the first request is still running. Another body: 422."}
+    replayed = {"Idempotent-Replayed": {"description": "`true` when this answer repeats the first one sent with "
+                                                       "the same Idempotency-Key.",
+                                        "schema": {"type": "string", "enum": ["true"]}}}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method.upper() in WRITE_METHODS:
+                operation.setdefault("parameters", []).append(key)
+                for code, response in operation.get("responses", {}).items():
+                    if code.startswith("2"):
+                        response.setdefault("headers", {}).update(replayed)
+    return schema
+
+
 def _holds_anything(session: AsyncSession) -> bool:
     sync = session.sync_session
     return sync.in_transaction() or bool(sync.identity_map or sync.new or sync.deleted)
