@@ -131,6 +131,24 @@ async def reserve(
                                 quantity=quantity, buffer=buffer, reference=reference)
 
 
+async def reserve_each(
+    session: AsyncSession, wanted: Sequence[tuple[str, str, int]], *, buffer: int = 0, reference: str | None = None,
+) -> list[StockChange | None]:
+    """:func:`reserve` for each (sku, location, quantity), in the order given — the order their rows are locked
+    in — all sent in one round trip where the driver allows it. Each answer is ``None`` where those units were
+    not available; the others stay reserved (the caller gives them back if it wants all or nothing)."""
+    now = utcnow()
+    soon = [await _RESERVE.rows_soon(session, {"b_sku": sku, "b_location": location, "quantity": quantity,
+                                                "buffer": buffer, "now": now})
+            for sku, location, quantity in wanted]
+    changes: list[StockChange | None] = []
+    for (sku, location, quantity), answer in zip(wanted, soon, strict=True):
+        rows = await answer.rows(session)  # the first sends them all; the others are back with it
+        changes.append(StockChange(sku, location, MovementKind.RESERVATION, 0, quantity, rows[0].on_hand,
+                                   rows[0].reserved, rows[0].safety, reference) if rows else None)
+    return changes
+
+
 async def release(
     session: AsyncSession, *, sku: str, location: str, quantity: int, reference: str | None = None,
     reason: str | None = None,

@@ -37,7 +37,7 @@ from omnicanal.orders.errors import (
 )
 from omnicanal.orders.models import Order, OrderLine
 from omnicanal.orders.rules import PricedLine
-from omnicanal.routing.service import network_read, route_new_order
+from omnicanal.routing.service import network_reads, route_new_order
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ async def place_order(session: AsyncSession, request: OrderRequest, *, currency:
     skus = sorted({sku for sku, _ in request.lines})
     # The channel, the prices and (to route a shipment) the network's stock: one round trip.
     await read_ahead(session, [channel_terms_read(request.channel), *price_reads(skus, channel=request.channel, at=now),
-                               *([network_read(skus)] if request.fulfillment == "ship" else [])])
+                               *(network_reads(skus) if request.fulfillment == "ship" else [])])
     channel = await usable_channel(session, request.channel)
     await check_external_reference(session, channel.code, request.external_reference)
     location = await _check_fulfillment(session, request, channel)

@@ -22,7 +22,7 @@ from omnicanal.inventory.errors import StockInsufficient
 from omnicanal.inventory.models import StockLevel
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.errors import InvalidRequest
-from omnicanal.kit.prebuilt import Prebuilt, Read
+from omnicanal.kit.prebuilt import Params, Prebuilt, Read
 from omnicanal.network.models import Channel, Location
 from omnicanal.network.rules import local_time
 from omnicanal.network.service import ChannelTerms, get_channel, get_location
@@ -90,8 +90,19 @@ _LOCKED_STOCK = (
 
 
 def network_read(skus: Collection[str]) -> Read:
-    """What :func:`load_network` reads first (to send it ahead with others)."""
+    """What :func:`load_network` reads first."""
     return _NETWORK, {"skus": sorted(set(skus))}
+
+
+def network_reads(skus: Collection[str]) -> list[Read]:
+    """What :func:`load_network` will read, to send ahead with others: the network, and the orders already routed
+    today to the locations with a daily capacity — as this process last found them, which is nearly always what
+    load_network asks for again (when it is not, load_network reads the counts it needs itself)."""
+    guess = _last_capacity_read
+    return [network_read(skus), *([(_ROUTED_TODAY_PREBUILT, guess)] if guess else [])]
+
+
+_last_capacity_read: Params | None = None
 
 
 async def load_network(
@@ -123,9 +134,12 @@ async def load_network(
         codes = [site.code for site in sites]
         for level in (await connection.execute(_LOCKED_STOCK, {"skus": wanted, "codes": codes})).all():
             free[level.sku][level.location_code] = level.on_hand - level.reserved - level.safety
-    # Only a location holding one of the SKUs can be chosen: only those need their day's orders counted.
-    holding = {code for by_location in free.values() for code in by_location}
-    limited = {c: d for c, d in today.items() if capacity[c] is not None and c in holding}
+    # Every location with a daily capacity gets its day's orders counted, whatever SKUs it holds: the same count
+    # for every order, so that it can be sent ahead (network_reads).
+    limited = {c: d for c, d in today.items() if capacity[c] is not None}
+    if limited and not ignore_orders:
+        global _last_capacity_read
+        _last_capacity_read = _capacity_params(limited)
     routed = await routed_today(session, today=limited, ignore_orders=ignore_orders)
     left = {code: max(0, (capacity[code] or 0) - routed.get(code, 0)) for code in limited}
     return Network(sites, Supply(free, left), today, capacity, frozenset(custom))
@@ -143,12 +157,16 @@ _ROUTED_TODAY = (
 _ROUTED_TODAY_PREBUILT = Prebuilt(_ROUTED_TODAY)
 
 
+def _capacity_params(today: Mapping[str, date]) -> Params:
+    return {"codes": list(today), "days": sorted(set(today.values()))}
+
+
 async def routed_today(session: AsyncSession, *, today: Mapping[str, date],
                        ignore_orders: Collection[str] = ()) -> dict[str, int]:
     """Orders routed to each location on its local ``today`` (cancelled orders do not count)."""
     if not today:
         return {}
-    params = {"codes": list(today), "days": sorted(set(today.values()))}
+    params = _capacity_params(today)
     if ignore_orders:
         query = _ROUTED_TODAY.where(RoutingParcel.order_id.not_in(list(ignore_orders)))
         rows = list((await (await session.connection()).execute(query, params)).all())
@@ -219,18 +237,16 @@ def cannot_route(order: OrderToRoute, network: Network) -> StockInsufficient | C
 
 async def reserve_plan(session: AsyncSession, plan: Plan, *, buffer: int,
                        reference: str) -> list[ledger.StockChange] | None:
-    """Reserve every unit of ``plan`` in (sku, location) order, or nothing: ``None`` when one reservation is
-    refused, after giving back — unrecorded, so the ledger sees neither — those already taken."""
-    changes: list[ledger.StockChange] = []
-    for sku, location, units in iter_units(plan):
-        change = await ledger.reserve(session, sku=sku, location=location, quantity=units, buffer=buffer,
-                                      reference=reference)
-        if change is None:
-            for taken in changes:
-                await ledger.release(session, sku=taken.sku, location=taken.location,
-                                     quantity=taken.reserved_delta, reference=reference)
-            return None
-        changes.append(change)
+    """Reserve every unit of ``plan`` in (sku, location) order — every line in one round trip — or nothing:
+    ``None`` when one reservation is refused, after giving back — unrecorded, so the ledger sees neither — those
+    taken."""
+    answers = await ledger.reserve_each(session, list(iter_units(plan)), buffer=buffer, reference=reference)
+    changes = [change for change in answers if change is not None]
+    if len(changes) < len(answers):
+        for taken in changes:
+            await ledger.release(session, sku=taken.sku, location=taken.location, quantity=taken.reserved_delta,
+                                 reference=reference)
+        return None
     return changes
 
 
