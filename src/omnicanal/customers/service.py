@@ -14,8 +14,9 @@ Other domains call :func:`get_customer` and :func:`find_customer`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import NoReturn
 
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,9 +33,11 @@ from omnicanal.customers.errors import (
 from omnicanal.customers.models import Customer, CustomerIdentifier, CustomerMatchKey, CustomerMerge
 from omnicanal.customers.schemas import CustomerIn, CustomerPatch
 from omnicanal.customers.stitching import stitch_device
+from omnicanal.db import table_of
 from omnicanal.events.service import Event, record_events
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.ids import new_id
+from omnicanal.kit.prebuilt import Prebuilt, Read
 from omnicanal.network.errors import LocationNotFound
 from omnicanal.network.service import get_location
 
@@ -43,25 +46,43 @@ PROFILE_CONTACTS = ("email", "phone")  # profile fields that are identifiers of 
 MATCHED_FIELDS = frozenset({"first_name", "last_name", "email", "birth_date", "address"})
 
 
-async def get_customer(session: AsyncSession, customer_id: str, *, lock: str | None = None) -> Customer:
-    """The customer ``customer_id``; :class:`CustomerNotFound` when there is none.
-
-    ``lock="share"``: the customer stays until the transaction ends — what an order naming them takes, so that
-    an erasure (``lock="update"``) either waits for the order, then sees and refuses it (still to fulfil), or
-    runs first and the order finds no customer: never an order left naming an erased person. (PostgreSQL row
-    locks; SQLite's writers are serialised already.)"""
-    if lock is None:
+async def get_customer(session: AsyncSession, customer_id: str, *, lock: bool = False) -> Customer:
+    """The customer ``customer_id``; :class:`CustomerNotFound` when there is none. ``lock``: locked until the
+    transaction ends (an erasure: it waits for the orders holding the customer, :func:`hold_customer`)."""
+    if not lock:
         customer = await session.get(Customer, customer_id)
     else:
-        customer = await session.scalar(select(Customer).where(Customer.id == customer_id)
-                                        .with_for_update(read=lock == "share")
+        customer = await session.scalar(select(Customer).where(Customer.id == customer_id).with_for_update()
                                         .execution_options(populate_existing=True))
     if customer is None:
-        survivor = await session.scalar(select(CustomerMerge.survivor_id).where(CustomerMerge.merged_id == customer_id))
-        if survivor is not None:
-            raise CustomerNotFound(f"Customer {customer_id} was merged into {survivor}.", merged_into=survivor)
-        raise CustomerNotFound(f"No customer {customer_id}.")
+        await _not_found(session, customer_id)
     return customer
+
+
+CUSTOMER = table_of(Customer).c
+_HOLD = Prebuilt(select(CUSTOMER.id).where(CUSTOMER.id == bindparam("id")).with_for_update(read=True))
+
+
+def customer_hold_read(customer_id: str) -> Read:
+    """What :func:`hold_customer` reads (to send it ahead with others)."""
+    return _HOLD, {"id": customer_id}
+
+
+async def hold_customer(session: AsyncSession, customer_id: str) -> None:
+    """Check the customer exists and keep them until the transaction ends — what an order naming them takes, so
+    that an erasure (``get_customer(lock=True)``) either waits for the order, then sees and refuses it (still
+    to fulfil), or runs first and the order finds no customer: never an order left naming an erased person.
+    :class:`CustomerNotFound` when there is none. (PostgreSQL row locks; SQLite's writers are serialised
+    already.)"""
+    if not await _HOLD.rows(session, customer_hold_read(customer_id)[1]):
+        await _not_found(session, customer_id)
+
+
+async def _not_found(session: AsyncSession, customer_id: str) -> NoReturn:
+    survivor = await session.scalar(select(CustomerMerge.survivor_id).where(CustomerMerge.merged_id == customer_id))
+    if survivor is not None:
+        raise CustomerNotFound(f"Customer {customer_id} was merged into {survivor}.", merged_into=survivor)
+    raise CustomerNotFound(f"No customer {customer_id}.")
 
 
 async def find_customer(session: AsyncSession, *, kind: str, value: str) -> Customer | None:

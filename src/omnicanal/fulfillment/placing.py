@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnicanal.catalog.service import quote_prices
-from omnicanal.customers.service import get_customer
+from omnicanal.customers.service import hold_customer
 from omnicanal.events.service import Event, record_event
 from omnicanal.fulfillment.errors import PickupInvalid, PickupStepRefused
 from omnicanal.fulfillment.models import PickupInbound, PickupTask
@@ -68,7 +68,7 @@ async def place_pickup_order(
     origin = request.origin_location or (None if channel.online else store.code)  # endless aisle at this store
     await check_origin(session, origin)
     if request.customer is not None:
-        await get_customer(session, request.customer, lock="share")
+        await hold_customer(session, request.customer)
     demand = order_rules.demand_by_sku(request.lines)
     quotes = await quote_prices(session, skus=sorted(demand), channel=channel.code, at=now)
     plan = await plan_for_store(session, store, demand, buffer=channel.promise_buffer, allow_transfer=allow_transfer)

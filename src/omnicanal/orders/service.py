@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnicanal.catalog.service import price_reads, quote_prices
-from omnicanal.customers.service import get_customer
+from omnicanal.customers.service import customer_hold_read, hold_customer
 from omnicanal.db import table_of
 from omnicanal.events.service import Event
 from omnicanal.inventory import ledger
@@ -23,7 +23,7 @@ from omnicanal.inventory.errors import StockInsufficient
 from omnicanal.inventory.rules import MovementKind
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.ids import new_id
-from omnicanal.kit.prebuilt import Prebuilt, read_ahead
+from omnicanal.kit.prebuilt import Prebuilt, Read, read_ahead
 from omnicanal.network.models import Location
 from omnicanal.network.service import ChannelTerms, channel_terms, channel_terms_read, get_location
 from omnicanal.orders import rules
@@ -75,15 +75,18 @@ async def place_order(session: AsyncSession, request: OrderRequest, *, currency:
         raise FulfillmentInvalid("Pickup orders are placed by omnicanal.fulfillment (place_pickup_order).")
     now = utcnow()
     skus = sorted({sku for sku, _ in request.lines})
-    # The channel, the prices and (to route a shipment) the network's stock: one round trip.
+    # The channel, the prices, (to route a shipment) the network's stock, the channel's order number, the customer:
+    # one round trip.
     await read_ahead(session, [channel_terms_read(request.channel), *price_reads(skus, channel=request.channel, at=now),
-                               *(network_reads(skus) if request.fulfillment == "ship" else [])])
+                               *(network_reads(skus) if request.fulfillment == "ship" else []),
+                               *external_reference_reads(request.channel, request.external_reference),
+                               *([customer_hold_read(request.customer)] if request.customer is not None else [])])
     channel = await usable_channel(session, request.channel)
     await check_external_reference(session, channel.code, request.external_reference)
     location = await _check_fulfillment(session, request, channel)
     await check_origin(session, request.origin_location)
     if request.customer is not None:
-        await get_customer(session, request.customer, lock="share")
+        await hold_customer(session, request.customer)
     quotes = await quote_prices(session, skus=skus, channel=channel.code, at=now)
     priced = rules.price_lines(request.lines, quotes)
     order_id = new_id("ord")
@@ -369,14 +372,27 @@ async def usable_channel(session: AsyncSession, code: str) -> ChannelTerms:
     return channel
 
 
+ORDER = table_of(Order).c
+_PLACED_AS = Prebuilt(select(ORDER.id).where(ORDER.channel_code == bindparam("channel"),
+                                             ORDER.external_reference == bindparam("reference")))
+
+
+def _placed_as_params(channel: str, reference: str) -> dict[str, Any]:
+    return {"channel": channel, "reference": reference}
+
+
+def external_reference_reads(channel: str, reference: str | None) -> list[Read]:
+    """What :func:`check_external_reference` reads (to send it ahead with others)."""
+    return [] if reference is None else [(_PLACED_AS, _placed_as_params(channel, reference))]
+
+
 async def check_external_reference(session: AsyncSession, channel: str, reference: str | None) -> None:
     """A channel's own order number names one order: a second is refused with the first one's id, so that an
     integration retrying after a lost answer finds what it already placed (:class:`OrderAlreadyPlaced`)."""
     if reference is None:
         return
-    placed = await session.scalar(
-        select(Order.id).where(Order.channel_code == channel, Order.external_reference == reference))
-    if placed is not None:
+    if found := await _PLACED_AS.rows(session, _placed_as_params(channel, reference)):
+        placed = found[0].id
         raise OrderAlreadyPlaced(f"Channel {channel} already placed order {placed} as {reference!r}.", order=placed)
 
 

@@ -81,7 +81,7 @@ async def _record(session: AsyncSession, subject: Subject, rows: dict[str, int],
 
 
 async def _subject(session: AsyncSession, customer_id: str) -> Subject:
-    customer = await get_customer(session, customer_id, lock="update")  # orders naming them wait, or wait for us
+    customer = await get_customer(session, customer_id, lock=True)  # orders naming them wait, or wait for us
     ids = [customer_id, *await merged_ids(session, customer_id)]
     token = new_id("anon")
     values = [customer.email, customer.phone, customer.first_name, customer.last_name,

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omnicanal.customers.service import get_customer
+from omnicanal.customers.service import get_customer, hold_customer
 from omnicanal.events.service import record_event
 from omnicanal.inventory import holds, ledger
 from omnicanal.inventory.errors import StockInsufficient
@@ -74,7 +74,7 @@ async def book_try_on(session: AsyncSession, request: TryOnRequest, *, now: date
     store, setting = await slots.offering_store(session, request.location)
     channel = await _booking_channel(session, request.channel)
     if request.customer is not None:
-        await get_customer(session, request.customer, lock="share")
+        await hold_customer(session, request.customer)
     held = rules.merge_lines(request.lines)
     if sum(held.values()) > setting.max_items:
         raise InvalidRequest(f"A try-on at {store.code} holds at most {setting.max_items} articles.")
