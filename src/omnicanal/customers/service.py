@@ -8,7 +8,7 @@ Personal fields are sealed at rest (:mod:`omnicanal.kit.crypto`); an identifier 
 of its normalised value (:func:`omnicanal.customers.crypto.identifier_digest`). Linking a device id
 (``device`` or ``app_id``) to a customer stitches the device's past anonymous activity to them.
 
-Other domains call :func:`get_customer` and :func:`find_customer`.
+Other domains call :func:`get_customer`, :func:`find_customer` and :func:`hold_customer` (an order naming them).
 """
 
 from __future__ import annotations
