@@ -23,13 +23,17 @@ psycopg pipeline, or with its COMMIT (:func:`commit`): the database sees the sam
 as if each had been sent at once (consecutive writes joined into one statement, :func:`_joined`). The difference
 a caller can see: a queued write that fails raises at that next statement or at COMMIT, not where it was queued —
 so only writes that cannot fail short of a bug or a lost connection are queued. A rollback drops them. The first
-statement of a transaction goes in a pipeline too, so that psycopg's BEGIN travels with it.
+statement of a transaction goes in a pipeline too, so that its BEGIN travels with it.
+
+**One send a round trip**: a pipeline's statements — the transaction's BEGIN, a COMMIT — are written to libpq's
+buffer and leave together with the pipeline's Sync, in one ``send()`` (:func:`_queued`, :func:`_synchronise`);
+psycopg would send each apart, and BEGIN with a Sync of its own, waiting for its answer.
 
 **Rows soon** (PostgreSQL): :meth:`Prebuilt.rows_soon` queues a statement like a write sent later but keeps what
 it answers, for a caller that can wait for it — the idempotency claim, read once the endpoint is done.
 
-An order placed on PostgreSQL thus takes 3 round trips instead of 17: BEGIN, the idempotency claim, the channel,
-prices, promotions, category lineage, the network's stock and the capacity used today (read ahead); the
+An order placed on PostgreSQL thus takes 3 round trips (3 sends) instead of 17: BEGIN, the idempotency claim, the
+channel, prices, promotions, category lineage, the network's stock and the capacity used today (read ahead); the
 conditional reservations of all its lines; and the order, lines, routing decision, movements and events (one
 INSERT), the idempotency record and COMMIT. A pipeline's rows are read once it is back, so each costs one wait.
 """
@@ -384,7 +388,7 @@ async def _fetch(connection: AsyncConnection, driver: Any, sql: str, values: Any
             queued = _take_queued(connection)
             if queued or _begins(connection, driver):  # the queued writes (or BEGIN) and this statement: one trip
                 async with _pipeline(dialect, driver, queued):
-                    cursor = await _cursor(connection, driver).execute(sql, values)
+                    cursor = await _queued(_cursor(connection, driver), sql, values)
                 rows = list(await cursor.fetchall())  # read once the pipeline is back: no round trip of its own
             else:
                 cursor = await _cursor(connection, driver).execute(sql, values)
@@ -403,7 +407,7 @@ async def _execute(connection: AsyncConnection, driver: Any, sql: str, values: A
             queued = _take_queued(connection)
             if queued or _begins(connection, driver):
                 async with _pipeline(dialect, driver, queued):
-                    cursor = await _cursor(connection, driver).execute(sql, values)
+                    cursor = await _queued(_cursor(connection, driver), sql, values)
                 return int(cursor.rowcount)  # known once the pipeline has synchronised
             return int((await _cursor(connection, driver).execute(sql, values)).rowcount)
         async with driver.execute(sql, values) as cursor:
@@ -448,7 +452,7 @@ async def read_ahead(session: AsyncSession, reads: Sequence[Read]) -> None:
     queued = _take_queued(connection)
     try:
         async with _pipeline(dialect, driver, queued):
-            cursors = [await _raw(driver).execute(sql, values) for sql, values in statements]
+            cursors = [await _queued(_raw(driver), sql, values) for sql, values in statements]
         answers = [list(await cursor.fetchall()) for cursor in cursors]  # already back: no round trip of their own
     except Exception as exc:
         raise _wrap(dialect, statements[0][0], statements[0][1], exc) from exc
@@ -511,26 +515,95 @@ def _cursor_in(info: dict[Any, Any], driver: Any) -> Any:
     return cursor
 
 
+async def _queued(cursor: Any, sql: str, values: Any) -> Any:
+    """``cursor.execute(sql, values)`` inside a :func:`_pipeline`, but only written to libpq's output buffer (which
+    holds up to 64 kB in pipeline mode): the pipeline's statements then leave together, with its Sync, in one
+    ``send()``. psycopg's own execute sends each statement at once, and a transaction's BEGIN with a Sync of its own,
+    waiting for its answer — on loopback a wake-up of the server's process for each, and a round trip for BEGIN,
+    which cost the hub and the server more than the statements themselves. These are the steps of psycopg's
+    ``Cursor._execute_gen`` without its sending, the BEGIN queued like any statement."""
+    from psycopg.adapt import Transformer
+
+    connection = cursor.connection
+    pipeline = connection._pipeline
+
+    def queue() -> Any:  # our cursors are never closed: psycopg's check is left out
+        if (not connection.autocommit and connection.pgconn.transaction_status == _IDLE
+                and pipeline not in _BEGUN):
+            yield from connection._exec_command(connection._get_tx_start_command())
+            _BEGUN.add(pipeline)
+        cursor._reset()
+        if cursor._last_query is not sql:
+            cursor._last_query = None
+            cursor._tx = Transformer(cursor)
+        yield from cursor._maybe_prepare_gen(cursor._convert_query(sql, values))
+        cursor._last_query = sql
+        yield from connection._prepared.maintain_gen(connection)
+
+    async with connection.lock:
+        await connection.wait(queue())
+        _hand_to_libpq(pipeline)
+    return cursor
+
+
+_BEGUN: weakref.WeakSet[Any] = weakref.WeakSet()  # pipelines that have queued their transaction's BEGIN
+
+
+def _hand_to_libpq(pipeline: Any) -> None:
+    """Turn psycopg's queued commands into protocol messages in libpq's output buffer (nothing sent yet, unless the
+    buffer is full)."""
+    commands = pipeline.command_queue
+    while commands:
+        commands.popleft()()
+
+
+async def _synchronise(driver: Any, pipeline: Any) -> None:
+    """End ``pipeline`` with a Sync that leaves in the same ``send()`` as its statements, then read every answer:
+    one send, one wait. (psycopg's own exit sends what is buffered, then the Sync apart, then a Flush request.)"""
+    from psycopg.generators import send
+
+    async with driver.lock:
+        pipeline._enqueue_sync()
+        _hand_to_libpq(pipeline)  # PQpipelineSync flushes the buffer
+        await driver.wait(send(driver.pgconn))  # whatever did not fit in the socket at once
+        await driver.wait(pipeline._fetch_gen(flush=False))
+    pipeline._enqueue_sync = _nothing_to_synchronise  # psycopg's exit finds everything answered already
+
+
+def _nothing_to_synchronise() -> None:
+    pass
+
+
 @contextlib.asynccontextmanager
 async def _pipeline(dialect: Dialect, driver: Any, queued: Queued) -> AsyncIterator[None]:
-    """A psycopg pipeline that first sends ``queued``; once it is back, the queued statements' rows are handed to
-    whoever waits for them (:class:`Soon`) — even when a later statement of the pipeline failed."""
+    """A psycopg pipeline that first sends ``queued``, then what the caller adds (:func:`_queued`), all in one
+    ``send()``; once it is back, the queued statements' rows are handed to whoever waits for them (:class:`Soon`) —
+    even when a later statement of the pipeline failed."""
     answering: list[tuple[Soon, Any]] = []
     try:
-        async with driver.pipeline():
+        async with driver.pipeline() as pipeline:
             cursor = _raw(driver)  # one for all writes: nobody reads what they answer
             for sql, values, soon in _joined(queued):
                 if soon is None:
-                    await cursor.execute(sql, values)
+                    await _queued(cursor, sql, values)
                 else:
-                    answering.append((soon, await _raw(driver).execute(sql, values)))
+                    answering.append((soon, await _queued(_raw(driver), sql, values)))
             yield
+            await _synchronise(driver, pipeline)
     finally:
         for soon, own in answering:
             if own.pgresult is not None and own.pgresult.status == _TUPLES_OK:
                 form = soon.form
                 soon.found = form.rows(dialect, list(await own.fetchall()),
                                        own.description if form.results is None else None)
+
+
+async def _queue_commit(driver: Any) -> None:
+    """COMMIT queued in the pipeline, to leave with its statements (psycopg's commit() sends it with a Sync of its
+    own and waits)."""
+    async with driver.lock:
+        await driver.wait(driver._exec_command(b"COMMIT"))
+        _hand_to_libpq(driver._pipeline)
 
 
 _TUPLES_OK = 2  # psycopg.pq.ExecStatus.TUPLES_OK
@@ -607,7 +680,7 @@ async def commit(session: AsyncSession) -> None:
         if queued := _take_queued(connection):
             try:
                 async with _pipeline(connection.dialect, driver, queued):  # the writes and COMMIT, synchronised once
-                    await driver.commit()
+                    await _queue_commit(driver)
             except Exception as exc:
                 raise _wrap(connection.dialect, queued[0][0], queued[0][1], exc) from exc
     # SQLAlchemy's own commit (after the one above it finds nothing left to send) — out of the pipeline: it hands
