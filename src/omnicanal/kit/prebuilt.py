@@ -518,10 +518,9 @@ def _cursor_in(info: dict[Any, Any], driver: Any) -> Any:
 async def _queued(cursor: Any, sql: str, values: Any) -> Any:
     """``cursor.execute(sql, values)`` inside a :func:`_pipeline`, but only written to libpq's output buffer (which
     holds up to 64 kB in pipeline mode): the pipeline's statements then leave together, with its Sync, in one
-    ``send()``. psycopg's own execute sends each statement at once, and a transaction's BEGIN with a Sync of its own,
-    waiting for its answer — on loopback a wake-up of the server's process for each, and a round trip for BEGIN,
-    which cost the hub and the server more than the statements themselves. These are the steps of psycopg's
-    ``Cursor._execute_gen`` without its sending, the BEGIN queued like any statement."""
+    ``send()``. psycopg's own execute sends each statement at once (a wake-up of the server's process for each), and
+    a transaction's BEGIN with a Sync of its own, waiting for its answer: a round trip of its own. These are the
+    steps of psycopg's ``Cursor._execute_gen`` without its sending, the BEGIN queued like any statement."""
     from psycopg.adapt import Transformer
 
     connection = cursor.connection
