@@ -128,6 +128,28 @@ async def test_a_write_sent_later_that_fails_fails_the_commit_and_nothing_is_kep
         assert count == 1
 
 
+async def test_a_round_trip_bigger_than_the_drivers_and_the_sockets_buffers_goes_whole(db):
+    big = [{**event(n, f"s-{n % 2}"), "data": {"n": n, "text": "x" * 20_000}} for n in range(300)]  # some 6 MB
+    async with db.writer() as session:
+        for values in big:
+            await INSERT_EVENTS.run_later(session, values)
+        await read_ahead(session, [(COUNT, {})])  # the 300 writes and the read, in one round trip
+        assert (await COUNT.first(session, {}))[0] == 300
+        await INSERT_EVENTS.run_many_later(session, [{**event(n), "data": {"text": "y" * 20_000}}
+                                                     for n in range(300, 600)])
+        await commit(session)  # 300 more, with the COMMIT
+    async with db.writer() as session:  # one failing in the middle of a big round trip: nothing is kept ...
+        with pytest.raises(IntegrityError):
+            for n in range(600, 900):
+                await INSERT_EVENTS.run_later(session, {**event(n if n != 750 else 5), "data": {"text": "z" * 20_000}})
+            await commit(session)
+        await session.rollback()
+    async with db.reader() as session:  # ... and the connections go on serving
+        assert (await COUNT.first(session, {}))[0] == 600
+        rows = await EVENTS_OF.rows(session, {"subjects": ["s-1"]})
+        assert len(rows) == 150 + 300 and rows[0].data["text"] == "x" * 20_000
+
+
 async def test_transactions_committing_queued_writes_hand_their_connections_over_cleanly(db):
     """Many more transactions than pooled connections: each connection passes straight from one commit to the
     next transaction, which must find it ready (and none of the previous transaction's writes pending)."""
