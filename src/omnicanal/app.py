@@ -28,6 +28,7 @@ from omnicanal.db import Database, connect
 from omnicanal.events import api as events_api
 from omnicanal.fulfillment import api as fulfillment_api
 from omnicanal.inventory import api as inventory_api
+from omnicanal.inventory.shortcut import AvailabilityShortcut
 from omnicanal.inventory.sweeper import sweep_forever
 from omnicanal.kit import crypto
 from omnicanal.kit.errors import document_problems, install_problem_handlers
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, background_jobs: bool = True
     app.state.db = connect(settings)
     app.state.key_verifier = KeyVerifier(settings.admin_token, settings.api_key_cache_seconds)
     install_problem_handlers(app)
+    app.add_middleware(AvailabilityShortcut)
     for router in ROUTERS:
         app.include_router(router)
     _add_operational_routes(app)

@@ -123,6 +123,10 @@ async def _load_session(session: AsyncSession, token: str) -> Principal | None:
                      session_id=user_session.id)
 
 
+ADMIN_TOKEN_PRINCIPAL = Principal(key_id="admin-token", name="OMNICANAL_ADMIN_TOKEN", role=Role.ADMIN,
+                                  kind="admin_token")
+
+
 @dataclass
 class KeyVerifier:
     """Verifies bearer tokens — API keys, users' session tokens, the admin token — trusting a verified one
@@ -133,18 +137,31 @@ class KeyVerifier:
     _cache: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
 
     async def verify(self, session: AsyncSession, token: str) -> Principal | None:
-        if self.admin_token and hmac.compare_digest(token.encode(), self.admin_token.encode()):
-            return Principal(key_id="admin-token", name="OMNICANAL_ADMIN_TOKEN", role=Role.ADMIN,
-                             kind="admin_token")
-        cached = self._cache.get(token)
-        now = time.monotonic()
-        if cached and cached[0] > now and not _expired(cached[1]):
+        if self._is_admin(token):
+            return ADMIN_TOKEN_PRINCIPAL
+        if (cached := self._fresh(token)) is not None:
             return cached[1]
+        now = time.monotonic()
         principal = await (_load_session if token.startswith("oms_") else _load_key)(session, token)
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[token] = (now + self.cache_seconds, principal)
         return principal
+
+    def trusted(self, token: str) -> Principal | None:
+        """Who ``token`` is without reading the database — the admin token, or a token verified within
+        ``cache_seconds``; ``None`` when that would take a read (or the token is known to be no one)."""
+        if self._is_admin(token):
+            return ADMIN_TOKEN_PRINCIPAL
+        cached = self._fresh(token)
+        return cached[1] if cached is not None else None
+
+    def _is_admin(self, token: str) -> bool:
+        return bool(self.admin_token) and hmac.compare_digest(token.encode(), str(self.admin_token).encode())
+
+    def _fresh(self, token: str) -> tuple[float, Principal | None] | None:
+        cached = self._cache.get(token)
+        return cached if cached and cached[0] > time.monotonic() and not _expired(cached[1]) else None
 
     def forget(self, key_id: str) -> None:
         """Stop trusting a key, or every session of a user, in this process at once (other processes within

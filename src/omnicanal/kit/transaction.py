@@ -11,9 +11,10 @@ once the request's transaction has ended (so it never waits on that transaction'
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
@@ -181,6 +182,20 @@ def _keep_reader(db: Database, session: AsyncSession) -> None:
     if len(db.idle_readers) < IDLE_READERS_KEPT:
         session.info.clear()
         db.idle_readers.append(session)
+
+
+@contextlib.asynccontextmanager
+async def reading(db: Database) -> AsyncIterator[AsyncSession]:
+    """A session for reads outside any route (autocommit, as a read route's): kept for the next read if it ends
+    holding nothing, else closed."""
+    session = _reader(db)
+    try:
+        yield session
+    finally:
+        if _holds_anything(session):
+            await session.close()
+        else:
+            _keep_reader(db, session)
 
 
 class TransactionalRoute(APIRoute):
