@@ -48,7 +48,7 @@ import weakref
 from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Insert, Select, Update, bindparam, event, insert
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -68,7 +68,9 @@ _CURSOR = "omnicanal.prebuilt.cursor"  # in a PostgreSQL connection's info: its 
 _AHEAD = "omnicanal.prebuilt.ahead"  # in a PostgreSQL connection's info: rows read ahead, by statement and params
 Queued = list[tuple[str, Any, "Soon | None"]]  # (SQL, driver parameters, who reads its rows)
 _SENDING: weakref.WeakSet[Any] = weakref.WeakSet()  # the engines whose connections send queued writes first
-_APART: weakref.WeakSet[Any] = weakref.WeakSet()  # the engines whose reads take a connection each (read_apart)
+# The engines whose reads take a connection each (read_apart) → the engine whose pool lends it (weakly: its owner
+# keeps it, and both go at once).
+_APART: weakref.WeakKeyDictionary[Any, weakref.ref[Engine]] = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -175,8 +177,9 @@ class Prebuilt:
     async def rows(self, session: AsyncSession, params: Params) -> list[Any]:
         """The rows the statement answers (named tuples: ``row.column`` or unpacked)."""
         sync = session.sync_session
-        if sync.bind in _APART and not sync.in_transaction() and isinstance(self.statement, Select):
-            return await self._rows_apart(cast(Engine, sync.bind), params)
+        if (lender := _APART.get(sync.bind)) is not None and not sync.in_transaction() and isinstance(
+                self.statement, Select) and (engine := lender()) is not None:
+            return await self._rows_apart(engine, params)
         connection, driver = await _connection(session)
         form = self._form(connection.dialect, _keys(self.statement, params))
         if driver is None:
@@ -335,13 +338,15 @@ def _give_back(pooled: PoolProxiedConnection, failure: Exception | None, dialect
     pooled.close()
 
 
-def read_apart(engine: AsyncEngine) -> None:
+def read_apart(engine: AsyncEngine, *, lender: AsyncEngine | None = None) -> None:
     """Let prebuilt SELECTs on sessions of ``engine`` — an engine in autocommit, whose statements share no
     transaction anyway — each take a pooled connection for themselves, without the session's machinery (which
     costs a read more than its statement), as long as the session holds no connection of its own. Nothing is held
-    between two statements, so a request that also reads through the session never waits for a second connection."""
+    between two statements, so a request that also reads through the session never waits for a second connection.
+    The connection comes from ``lender``'s pool (by default ``engine``'s own): on SQLite, connections that run a
+    statement in the calling thread (``db.py``) — prebuilt SELECTs are short look-ups by index."""
     if engine.dialect.driver in DRIVERS:
-        _APART.add(engine.sync_engine)
+        _APART[engine.sync_engine] = weakref.ref((lender or engine).sync_engine)
 
 
 async def _connection(session: AsyncSession) -> tuple[AsyncConnection, Any | None]:
