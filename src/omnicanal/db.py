@@ -29,7 +29,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from omnicanal.config import Settings
-from omnicanal.kit.prebuilt import read_apart, send_queued_writes_first
+from omnicanal.kit.prebuilt import read_apart, run_in_sqlite, send_queued_writes_first
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -95,12 +95,30 @@ class Database:
             await self.lookup_engine.dispose()
 
 
-class _SqliteHere(aiosqlite.Connection):
+class _Sqlite(aiosqlite.Connection):
+    """aiosqlite's connection (its calls run in a thread of its own), but for a commit or a rollback with no
+    transaction to end — the pool's reset of every connection given back, SQLAlchemy's commit after
+    ``kit.prebuilt.commit`` sent COMMIT with the last writes: no trip to the thread for nothing."""
+
+    def __init__(self, connector: Any) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        self._thread.daemon = True  # as SQLAlchemy makes aiosqlite's own: never keeps the interpreter from exiting
+
+    async def commit(self) -> None:
+        if self._connection is None or self._connection.in_transaction:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if self._connection is None or self._connection.in_transaction:
+            await super().rollback()
+
+
+class _SqliteHere(_Sqlite):
     """An aiosqlite connection that runs each call at once, in the calling thread, instead of in a thread of its
     own (SQLAlchemy's aiosqlite dialect drives it unchanged)."""
 
     def __init__(self, connector: Any) -> None:
-        super().__init__(connector, iter_chunk_size=64)
+        super().__init__(connector)
         self._tx = _AtOnce()  # type: ignore[assignment]  # the dialect queues some calls itself
 
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -138,6 +156,10 @@ class _AtOnce:
                 future.set_result(result)
 
 
+def _sqlite(database: str, **kwargs: Any) -> _Sqlite:
+    return _Sqlite(functools.partial(sqlite3.connect, database, **kwargs))
+
+
 def _sqlite_here(database: str, **kwargs: Any) -> _SqliteHere:
     return _SqliteHere(functools.partial(sqlite3.connect, database, **kwargs))
 
@@ -151,7 +173,7 @@ def _sqlite_engine(url: str, *, immediate: bool, here: bool = False) -> AsyncEng
     pool: dict[str, Any] = ({"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} if immediate
                             else {"pool_size": 2 if here else 16, "max_overflow": 0, "isolation_level": "AUTOCOMMIT",
                                   "pool_reset_on_return": None})
-    connect_args: dict[str, Any] = {"timeout": 30, **({"async_creator_fn": _sqlite_here} if here else {})}
+    connect_args: dict[str, Any] = {"timeout": 30, "async_creator_fn": _sqlite_here if here else _sqlite}
     engine = create_async_engine(url, connect_args=connect_args, **pool)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -169,7 +191,7 @@ def _sqlite_engine(url: str, *, immediate: bool, here: bool = False) -> AsyncEng
     if immediate:
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            run_in_sqlite(connection, "BEGIN IMMEDIATE")
 
     return engine
 
@@ -180,6 +202,7 @@ def connect(settings: Settings) -> Database:
     lookup_engine = None
     if url.startswith("sqlite"):
         engine = _sqlite_engine(url, immediate=True)
+        send_queued_writes_first(engine)
         read_engine = _sqlite_engine(url, immediate=False)
         lookup_engine = _sqlite_engine(url, immediate=False, here=True)
     else:

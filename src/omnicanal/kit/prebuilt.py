@@ -314,7 +314,8 @@ def _fetch_apart(engine: Engine, sql: str, values: Sequence[Any], describe: bool
         if dialect.driver == "psycopg":
             cursor = await_(_cursor_in(pooled.info, driver).execute(sql, values))
             return list(await_(cursor.fetchall())), cursor.description if describe else None
-        return await_(_fetch_aiosqlite(driver, sql, values))
+        rows, description, _ = await_(_in_sqlite(driver, sql, values))
+        return rows, description
     except Exception as exc:
         failure = exc
         if not isinstance(exc, dialect.loaded_dbapi.Error):
@@ -326,9 +327,50 @@ def _fetch_apart(engine: Engine, sql: str, values: Sequence[Any], describe: bool
         _give_back(pooled, failure, dialect)
 
 
-async def _fetch_aiosqlite(driver: Any, sql: str, values: Sequence[Any]) -> tuple[list[Any], Any]:
-    async with driver.execute(sql, values) as cursor:
-        return list(await cursor.fetchall()), cursor.description
+async def _in_sqlite(driver: Any, sql: str, values: Any, *, many: bool = False, queued: Queued | None = None,
+                     dialect: Dialect | None = None) -> tuple[list[Any], Any, int]:
+    """Run ``sql`` on an aiosqlite connection — after the writes ``queued`` on it — and read what it answers (rows,
+    their description, the rows it changed) in one trip to the connection's thread, where aiosqlite's cursor
+    takes one each to execute, to fetch and to close: a trip costs more CPU than a short SQLite statement."""
+    if queued and dialect is not None:
+        *_, last = await _sqlite_batch(dialect, driver, [*queued, (sql, values, None)])
+        return last
+    return await driver._execute(_run_in_sqlite, driver._conn, sql, values, many)
+
+
+def _run_in_sqlite(connection: Any, sql: str, values: Any, many: bool = False) -> tuple[list[Any], Any, int]:
+    cursor = connection.executemany(sql, values) if many else connection.execute(sql, values)
+    try:
+        return cursor.fetchall(), cursor.description, cursor.rowcount
+    finally:
+        cursor.close()
+
+
+def run_in_sqlite(connection: Connection, sql: str) -> None:
+    """Run ``sql`` on ``connection``'s aiosqlite connection in one trip to its thread (through SQLAlchemy's cursor:
+    three), from a greenlet — a connection event's listener. Failures are raised as SQLAlchemy's."""
+    try:
+        await_(_in_sqlite(connection.connection.driver_connection, sql, ()))
+    except Exception as exc:
+        raise _wrap(connection.dialect, sql, (), exc) from exc
+
+
+async def _sqlite_batch(dialect: Dialect, driver: Any, queued: Queued) -> list[tuple[list[Any], Any, int]]:
+    """Run the statements ``queued`` in order in one trip to the aiosqlite connection's thread, stopping at the
+    first that fails (raised after the ones before it have handed their rows to whoever waits for them)."""
+    answers: list[tuple[list[Any], Any, int]] = []
+
+    def run_all(connection: Any) -> None:
+        for sql, values, _ in queued:
+            answers.append(_run_in_sqlite(connection, sql, values))
+
+    try:
+        await driver._execute(run_all, driver._conn)
+    finally:
+        for (_, _, soon), (rows, description, _) in zip(queued, answers, strict=False):
+            if soon is not None:
+                soon.found = soon.form.rows(dialect, rows, description if soon.form.results is None else None)
+    return answers
 
 
 def _give_back(pooled: PoolProxiedConnection, failure: Exception | None, dialect: Dialect) -> None:
@@ -399,8 +441,8 @@ async def _fetch(connection: AsyncConnection, driver: Any, sql: str, values: Any
                 cursor = await _cursor(connection, driver).execute(sql, values)
                 rows = list(await cursor.fetchall())
             return rows, cursor.description if describe else None
-        async with driver.execute(sql, values) as cursor:
-            return list(await cursor.fetchall()), cursor.description
+        rows, description, _ = await _in_sqlite(driver, sql, values, queued=_take_queued(connection), dialect=dialect)
+        return rows, description
     except Exception as exc:
         raise _wrap(dialect, sql, values, exc) from exc
 
@@ -415,8 +457,7 @@ async def _execute(connection: AsyncConnection, driver: Any, sql: str, values: A
                     cursor = await _queued(_cursor(connection, driver), sql, values)
                 return int(cursor.rowcount)  # known once the pipeline has synchronised
             return int((await _cursor(connection, driver).execute(sql, values)).rowcount)
-        async with driver.execute(sql, values) as cursor:
-            return int(cursor.rowcount)
+        return (await _in_sqlite(driver, sql, values, queued=_take_queued(connection), dialect=dialect))[2]
     except Exception as exc:
         raise _wrap(dialect, sql, values, exc) from exc
 
@@ -427,8 +468,7 @@ async def _execute_many(dialect: Dialect, driver: Any, sql: str, values: list[An
             async with _raw(driver) as cursor:
                 await cursor.executemany(sql, values)
         else:
-            async with driver.executemany(sql, values):
-                pass
+            await _in_sqlite(driver, sql, values, many=True)
     except Exception as exc:
         raise _wrap(dialect, sql, values, exc) from exc
 
@@ -456,15 +496,19 @@ async def read_ahead(session: AsyncSession, reads: Sequence[Read]) -> None:
     statements = [form.parameters(params) for _, params, form in sent]
     queued = _take_queued(connection)
     try:
-        async with _pipeline(dialect, driver, queued):
-            cursors = [await _queued(_raw(driver), sql, values) for sql, values in statements]
-        answers = [list(await cursor.fetchall()) for cursor in cursors]  # already back: no round trip of their own
+        if dialect.driver == "psycopg":
+            async with _pipeline(dialect, driver, queued):
+                cursors = [await _queued(_raw(driver), sql, values) for sql, values in statements]
+            # already back: no round trip of their own
+            answers = [(list(await cursor.fetchall()), cursor.description) for cursor in cursors]
+        else:
+            answers = [(rows, description) for rows, description, _ in (await _sqlite_batch(
+                dialect, driver, [*queued, *((sql, values, None) for sql, values in statements)]))[len(queued):]]
     except Exception as exc:
         raise _wrap(dialect, statements[0][0], statements[0][1], exc) from exc
     ahead = connection.sync_connection.info.setdefault(_AHEAD, {})  # type: ignore[union-attr]
-    for (prebuilt, params, form), cursor, raw in zip(sent, cursors, answers, strict=True):
-        ahead[_ahead_key(prebuilt, params)] = form.rows(dialect, raw,
-                                                        cursor.description if form.results is None else None)
+    for (prebuilt, params, form), (raw, description) in zip(sent, answers, strict=True):
+        ahead[_ahead_key(prebuilt, params)] = form.rows(dialect, raw, description if form.results is None else None)
 
 
 # --- writes sent later ----------------------------------------------------------------------------------------
@@ -481,7 +525,7 @@ def _begins(connection: AsyncConnection, driver: Any) -> bool:
 def _queue(connection: AsyncConnection, driver: Any | None) -> Queued | None:
     """The connection's queue of writes sent later, or ``None`` where writes are sent at once: drivers other than
     psycopg, and engines without :func:`send_queued_writes_first` (nothing would send them)."""
-    if driver is None or connection.dialect.driver != "psycopg" or connection.sync_engine not in _SENDING:
+    if driver is None or connection.sync_engine not in _SENDING:
         return None
     info = connection.sync_connection.info  # type: ignore[union-attr]
     queued: Queued | None = info.get(_LATER)
@@ -666,6 +710,9 @@ async def _send_queued(connection: AsyncConnection | Connection) -> None:
     sync = connection.sync_connection if isinstance(connection, AsyncConnection) else connection
     driver: Any = sync.connection.driver_connection  # type: ignore[union-attr]
     try:
+        if connection.dialect.driver != "psycopg":
+            await _sqlite_batch(connection.dialect, driver, queued)
+            return
         async with _pipeline(connection.dialect, driver, queued):
             pass
     except Exception as exc:
@@ -679,16 +726,19 @@ async def commit(session: AsyncSession) -> None:
     transaction = sync.get_transaction()
     # Objects the ORM has yet to flush would have to go first, outside any pipeline: then a plain commit.
     if (cached is not None and cached[0]() is transaction and cached[2] is not None
-            and cached[1].dialect.driver == "psycopg" and not (sync.new or sync.dirty or sync.deleted)):
+            and not (sync.new or sync.dirty or sync.deleted)):
         connection, driver = cached[1], cached[2]
         if queued := _take_queued(connection):
             try:
-                async with _pipeline(connection.dialect, driver, queued):  # the writes and COMMIT, synchronised once
-                    await _queue_commit(driver)
+                if connection.dialect.driver != "psycopg":  # on SQLite: one trip to aiosqlite's thread
+                    await _sqlite_batch(connection.dialect, driver, [*queued, ("COMMIT", (), None)])
+                else:
+                    async with _pipeline(connection.dialect, driver, queued):  # writes and COMMIT: one Sync
+                        await _queue_commit(driver)
             except Exception as exc:
                 raise _wrap(connection.dialect, queued[0][0], queued[0][1], exc) from exc
-    # SQLAlchemy's own commit (after the one above it finds nothing left to send) — out of the pipeline: it hands
-    # the connection back to the pool, to the next request.
+    # SQLAlchemy's own commit (after the one above it finds nothing left to send; on SQLite, no transaction to end
+    # either: db._Sqlite) — out of the pipeline: it hands the connection back to the pool, to the next request.
     await session.commit()
 
 
@@ -703,7 +753,7 @@ def send_queued_writes_first(engine: AsyncEngine) -> None:
     """Let :meth:`Prebuilt.run_later` queue writes on ``engine``'s connections (psycopg with pipelines; elsewhere
     writes are sent at once): whatever else runs next on the connection — a statement through SQLAlchemy, a
     COMMIT — sends them first; a rollback drops them."""
-    if engine.dialect.driver != "psycopg" or not _pipelines_supported():
+    if engine.dialect.driver not in DRIVERS or (engine.dialect.driver == "psycopg" and not _pipelines_supported()):
         return  # writes are sent at once
     sync_engine = engine.sync_engine
     _SENDING.add(sync_engine)
