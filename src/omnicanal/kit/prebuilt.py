@@ -12,11 +12,16 @@ psycopg does not parse them on every execution (it caches short statements only)
 Use it only for Core statements on hot paths; everything else goes through the session as usual. Driver errors
 are raised as SQLAlchemy's (``IntegrityError`` …), so the problem+json handlers see what they always saw.
 
-**Reads sent ahead** (PostgreSQL): :func:`read_ahead` sends several SELECTs a use case is about to make in one
+On SQLite a "round trip" is a trip to the thread where aiosqlite runs the connection's calls: it costs more CPU
+than a short statement (aiosqlite's cursor takes three for one statement — execute, fetch, close — where this
+module takes one), so reads sent ahead, writes sent later and rows soon work there too, each batch run in one trip
+(:func:`_sqlite_batch`).
+
+**Reads sent ahead**: :func:`read_ahead` sends several SELECTs a use case is about to make in one
 round trip; each one's next :meth:`Prebuilt.rows` with the same parameters answers from what came back, unless
 the transaction wrote something in between (any write forgets them).
 
-**Writes sent later** (PostgreSQL): a write whose outcome nobody reads — the order, its lines, the ledger's
+**Writes sent later**: a write whose outcome nobody reads — the order, its lines, the ledger's
 movements, the outbox events — can be queued with :meth:`Prebuilt.run_later` instead of waiting for its own
 round trip. Queued writes are sent, in order, ahead of the transaction's next statement (prebuilt or not) in one
 psycopg pipeline, or with its COMMIT (:func:`commit`): the database sees the same statements in the same order
@@ -29,13 +34,15 @@ statement of a transaction goes in a pipeline too, so that its BEGIN travels wit
 buffer and leave together with the pipeline's Sync, in one ``send()`` (:func:`_queued`, :func:`_synchronise`);
 psycopg would send each apart, and BEGIN with a Sync of its own, waiting for its answer.
 
-**Rows soon** (PostgreSQL): :meth:`Prebuilt.rows_soon` queues a statement like a write sent later but keeps what
+**Rows soon**: :meth:`Prebuilt.rows_soon` queues a statement like a write sent later but keeps what
 it answers, for a caller that can wait for it — the idempotency claim, read once the endpoint is done.
 
 An order placed on PostgreSQL thus takes 3 round trips (3 sends) instead of 17: BEGIN, the idempotency claim, the
 channel, prices, promotions, category lineage, the network's stock and the capacity used today (read ahead); the
 conditional reservations of all its lines; and the order, lines, routing decision, movements and events (one
 INSERT), the idempotency record and COMMIT. A pipeline's rows are read once it is back, so each costs one wait.
+On SQLite the same order takes 4 trips to aiosqlite's thread instead of 43: BEGIN IMMEDIATE; the claim with the
+reads; the reservations; the writes, the idempotency record and COMMIT.
 """
 
 from __future__ import annotations
@@ -487,7 +494,7 @@ def _forget_ahead(connection: AsyncConnection) -> None:
 
 async def read_ahead(session: AsyncSession, reads: Sequence[Read]) -> None:
     """Send ``reads`` together — with any writes queued — in one round trip (module docstring). Where writes
-    are not queued (SQLite), nothing: each read runs when it is asked for."""
+    are not queued (psycopg without pipelines), nothing: each read runs when it is asked for."""
     connection, driver = await _connection(session)
     if driver is None or _queue(connection, driver) is None or not reads:
         return
@@ -523,8 +530,8 @@ def _begins(connection: AsyncConnection, driver: Any) -> bool:
 
 
 def _queue(connection: AsyncConnection, driver: Any | None) -> Queued | None:
-    """The connection's queue of writes sent later, or ``None`` where writes are sent at once: drivers other than
-    psycopg, and engines without :func:`send_queued_writes_first` (nothing would send them)."""
+    """The connection's queue of writes sent later, or ``None`` where writes are sent at once: engines without
+    :func:`send_queued_writes_first` (nothing would send them)."""
     if driver is None or connection.sync_engine not in _SENDING:
         return None
     info = connection.sync_connection.info  # type: ignore[union-attr]
@@ -750,9 +757,9 @@ def _pipelines_supported() -> bool:
 
 
 def send_queued_writes_first(engine: AsyncEngine) -> None:
-    """Let :meth:`Prebuilt.run_later` queue writes on ``engine``'s connections (psycopg with pipelines; elsewhere
-    writes are sent at once): whatever else runs next on the connection — a statement through SQLAlchemy, a
-    COMMIT — sends them first; a rollback drops them."""
+    """Let :meth:`Prebuilt.run_later` queue writes on ``engine``'s connections (psycopg with pipelines, aiosqlite;
+    elsewhere writes are sent at once): whatever else runs next on the connection — a statement through
+    SQLAlchemy, a COMMIT — sends them first; a rollback drops them."""
     if engine.dialect.driver not in DRIVERS or (engine.dialect.driver == "psycopg" and not _pipelines_supported()):
         return  # writes are sent at once
     sync_engine = engine.sync_engine
