@@ -8,13 +8,15 @@ aiosqlite runs every call of a connection in a thread of its own, and the trip t
 a short SQLite statement itself (a read of availability: 0.6 ms of CPU against 0.2). So the hub's prebuilt
 SELECTs — look-ups by index, run apart from any transaction (``kit.prebuilt.read_apart``) — take connections
 that run each call at once in the calling thread (:class:`_SqliteHere`). Under WAL a read waits for no lock.
-Everything else keeps aiosqlite's threads: a write may wait for another process's lock, a report may scan, and
-neither may stop the event loop meanwhile. Those trips are few (``kit.prebuilt`` sends a transaction's reads and
-writes in batches): an order takes 4.
+So do a write transaction's prebuilt statements once it holds the write lock: none of them can wait for a lock
+then, and the trip's wait for the event loop would keep the lock held for everyone (``kit.prebuilt._on_sqlite``).
+Everything else keeps aiosqlite's threads: a transaction waiting for another process's write lock, the ORM's
+statements, a report that scans — none may stop the event loop meanwhile. An order takes no trip at all.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sqlite3
 from dataclasses import dataclass, field
@@ -30,7 +32,13 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from omnicanal.config import Settings
-from omnicanal.kit.prebuilt import read_apart, run_in_sqlite, send_queued_writes_first
+from omnicanal.kit.prebuilt import (
+    BUSY_TIMEOUT_MS,
+    begin_immediate_later,
+    begin_late,
+    read_apart,
+    send_queued_writes_first,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -39,6 +47,12 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# SQLite writes one transaction at a time, and its transactions run their statements in the event loop's thread
+# (kit.prebuilt.begin_late): two write requests let in at once keep the writer busy — one reads and prices while the
+# other writes. More would only lengthen every request's turns through the event loop, the writer's among them: a
+# write request waits its turn first, in order, and then runs at full speed (kit.transaction).
+SQLITE_WRITES_AT_ONCE = 2
 
 # JSONB on PostgreSQL, JSON text elsewhere.
 JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -81,6 +95,8 @@ class Database:
     read_engine: AsyncEngine
     # On SQLite, the connections the prebuilt reads run on in the event loop's thread (module docstring).
     lookup_engine: AsyncEngine | None = None
+    # On SQLite, the write requests let in at once (SQLITE_WRITES_AT_ONCE); the others wait their turn, in order.
+    write_admission: asyncio.Semaphore | None = None
     # Read sessions a request left as they were built, for the next requests (kit.transaction).
     idle_readers: list[AsyncSession] = field(default_factory=list, compare=False, repr=False)
 
@@ -185,14 +201,14 @@ def _sqlite_engine(url: str, *, immediate: bool, here: bool = False) -> AsyncEng
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA secure_delete=ON")  # erased personal data is overwritten, not left in free pages
         cursor.close()
 
     if immediate:
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
-            run_in_sqlite(connection, "BEGIN IMMEDIATE")
+            begin_immediate_later(connection)
 
     return engine
 
@@ -206,6 +222,7 @@ def connect(settings: Settings) -> Database:
         send_queued_writes_first(engine)
         read_engine = _sqlite_engine(url, immediate=False)
         lookup_engine = _sqlite_engine(url, immediate=False, here=True)
+        begin_late(engine, lender=lookup_engine)
     else:
         engine = create_async_engine(url, pool_size=settings.database_pool_size, max_overflow=0, pool_timeout=60)
         send_queued_writes_first(engine)
@@ -219,6 +236,7 @@ def connect(settings: Settings) -> Database:
         engine=engine,
         read_engine=read_engine,
         lookup_engine=lookup_engine,
+        write_admission=asyncio.Semaphore(SQLITE_WRITES_AT_ONCE) if lookup_engine is not None else None,
         writer=async_sessionmaker(engine, expire_on_commit=False),
         reader=async_sessionmaker(read_engine, expire_on_commit=False),
     )

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sqlite3
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import bindparam, func, insert, literal_column, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from omnicanal.customers.errors import CustomerNotFound
 from omnicanal.db import connect, table_of
 from omnicanal.events.models import OutboxEvent
 from omnicanal.kit import prebuilt
 from omnicanal.kit.idempotency import IdempotencyRecord
 from omnicanal.kit.prebuilt import Prebuilt, commit, read_ahead
+from tests.conftest import PG_URL
 from tests.factories import make_network, make_product, put_stock
 
 EVENT = table_of(OutboxEvent)
@@ -261,6 +264,49 @@ async def test_reads_sent_ahead_never_answer_what_the_transaction_has_since_chan
         await INSERT_EVENTS.run(session, event(4))
         assert (await COUNT.first(session, {}))[0] == 4
         await session.rollback()
+
+
+async def test_reads_sent_ahead_see_the_writes_queued_before_them(db):
+    async with db.writer() as session:
+        await INSERT_EVENTS.run_later(session, event(1))  # the transaction's first statement
+        await read_ahead(session, [(COUNT, {}), (EVENTS_OF, {"subjects": ["s-1"]})])
+        assert (await COUNT.first(session, {}))[0] == 1
+        assert [r.event_id for r in await EVENTS_OF.rows(session, {"subjects": ["s-1"]})] == ["e-1"]
+        await session.rollback()
+
+
+async def test_reads_sent_ahead_answer_what_was_committed_when_they_were_sent_until_the_transaction_writes(db):
+    async with db.writer() as session:
+        await read_ahead(session, [(COUNT, {}), (EVENTS_OF, {"subjects": ["s-1"]})])
+        async with db.writer() as other:  # commits meanwhile
+            await INSERT_EVENTS.run(other, event(1))
+            await commit(other)
+        assert (await COUNT.first(session, {}))[0] == 0  # as read: once
+        assert (await COUNT.first(session, {}))[0] == 1  # asked again: read again
+        await INSERT_RECORD.run(session, {"scope": "k-1", "fingerprint": "f", "status_code": None,
+                                          "media_type": None, "body": None, "created_at": AT})
+        assert [r.event_id for r in await EVENTS_OF.rows(session, {"subjects": ["s-1"]})] == ["e-1"]  # a write
+        await session.rollback()  # forgets what was read ahead
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's write lock")
+async def test_on_sqlite_a_locking_read_sent_ahead_holds_the_write_lock_from_then_on(db, settings):
+    from omnicanal.customers.service import customer_hold_read, hold_customer
+
+    other = sqlite3.connect(settings.database_url.split("///", 1)[1], isolation_level=None, timeout=0)
+    async with db.writer() as session:
+        await read_ahead(session, [(COUNT, {}), customer_hold_read("c-1")])
+        other.execute("BEGIN IMMEDIATE")  # what is read early takes no lock
+        other.rollback()
+        assert (await COUNT.first(session, {}))[0] == 0
+        with pytest.raises(CustomerNotFound):
+            await hold_customer(session, "c-1")  # read in the transaction, which takes the write lock
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        await session.rollback()
+    other.execute("BEGIN IMMEDIATE")
+    other.rollback()
+    other.close()
 
 
 async def test_requests_leave_no_reference_cycles_for_the_garbage_collector(db, client):

@@ -41,8 +41,11 @@ An order placed on PostgreSQL thus takes 3 round trips (3 sends) instead of 17: 
 channel, prices, promotions, category lineage, the network's stock and the capacity used today (read ahead); the
 conditional reservations of all its lines; and the order, lines, routing decision, movements and events (one
 INSERT), the idempotency record and COMMIT. A pipeline's rows are read once it is back, so each costs one wait.
-On SQLite the same order takes 4 trips to aiosqlite's thread instead of 43: BEGIN IMMEDIATE; the claim with the
-reads; the reservations; the writes, the idempotency record and COMMIT.
+On SQLite, where the one writing connection is the database's write lock, an order holds it only for its writes
+(:func:`begin_late`): the claim waits in the session, the reads sent ahead run before the transaction, apart, and
+the transaction begins with the reservations — BEGIN IMMEDIATE, the claim and the reservations in one batch; the
+writes, the idempotency record and COMMIT in another. Both run in the event loop's thread, the lock being free or
+held (:func:`_on_sqlite`): no trip to aiosqlite's thread at all, where it took 43 through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -51,23 +54,28 @@ import contextlib
 import functools
 import itertools
 import re
+import sqlite3
 import weakref
 from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Insert, Select, Update, bindparam, event, insert
+from sqlalchemy import Insert, Select, Table, Update, bindparam, event, insert
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.util import find_tables
 from sqlalchemy.util import await_, greenlet_spawn
 
 Params = Mapping[str, Any]
 Processor = Callable[[Any], Any]
 DRIVERS = ("psycopg", "aiosqlite")  # the drivers this module knows how to call; others use SQLAlchemy
+BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"  # a SQLite transaction that writes: it takes the write lock at once
+BUSY_TIMEOUT_MS = 30_000  # how long a SQLite connection waits for another's write lock
 MANY_ROWS = 50  # an INSERT of up to this many rows is sent as one multi-row statement
 _CONNECTION = "omnicanal.prebuilt.connection"
 _LATER = "omnicanal.prebuilt.later"  # in a PostgreSQL connection's info: the writes queued, not yet sent
@@ -78,6 +86,10 @@ _SENDING: weakref.WeakSet[Any] = weakref.WeakSet()  # the engines whose connecti
 # The engines whose reads take a connection each (read_apart) → the engine whose pool lends it (weakly: its owner
 # keeps it, and both go at once).
 _APART: weakref.WeakKeyDictionary[Any, weakref.ref[Engine]] = weakref.WeakKeyDictionary()
+# The engines whose sessions take their connection as late as they can (begin_late) → the engine whose pool lends
+# the connections their early reads run on.
+_LATE: weakref.WeakKeyDictionary[Any, weakref.ref[Engine]] = weakref.WeakKeyDictionary()
+_EARLY = "omnicanal.prebuilt.early"  # in a session's info: rows read ahead before its transaction took a connection
 
 
 @dataclass
@@ -156,6 +168,10 @@ class Prebuilt:
 
     def __init__(self, statement: Select[*tuple[Any, ...]] | Insert | Update) -> None:
         self.statement = statement
+        self.reads = frozenset(t.name for t in find_tables(statement) if isinstance(t, Table))
+        self.writes = frozenset() if isinstance(statement, Select) else frozenset({statement.table.name})  # type: ignore[union-attr]
+        # A locking read (FOR SHARE/UPDATE) holds what it reads until the transaction ends: it runs in the transaction.
+        self.locks = isinstance(statement, Select) and statement._for_update_arg is not None
         self._forms: dict[tuple[str, tuple[str, ...] | None], _Form] = {}
         self._multirow: dict[tuple[int, tuple[str, ...]], Prebuilt] = {}
 
@@ -183,6 +199,8 @@ class Prebuilt:
 
     async def rows(self, session: AsyncSession, params: Params) -> list[Any]:
         """The rows the statement answers (named tuples: ``row.column`` or unpacked)."""
+        if (early := session.info.get(_EARLY)) and (found := early.pop(_ahead_key(self, params), None)) is not None:
+            return found
         sync = session.sync_session
         if (lender := _APART.get(sync.bind)) is not None and not sync.in_transaction() and isinstance(
                 self.statement, Select) and (engine := lender()) is not None:
@@ -225,6 +243,10 @@ class Prebuilt:
     async def run_later(self, session: AsyncSession, params: Params) -> None:
         """Execute with the transaction's next round trip (module docstring): for a write that cannot fail short
         of a bug, whose rows affected nobody reads. Where writes cannot be queued, at once."""
+        if (waiting := _waiting(session)) is not None:
+            form = self._form(waiting.dialect, _keys(self.statement, params))
+            waiting.add(session, self, form.parameters(params), None)
+            return
         connection, driver = await _connection(session)
         queued = _queue(connection, driver)
         if queued is None:
@@ -237,6 +259,11 @@ class Prebuilt:
         """Queue the statement like :meth:`run_later`, but keep what it answers: :meth:`Soon.rows` reads it once
         the transaction's next round trip — whichever statement makes it — is back. Where writes cannot be
         queued, the statement runs at once."""
+        if (waiting := _waiting(session)) is not None:
+            form = self._form(waiting.dialect, _keys(self.statement, params))
+            soon = Soon(self, params, form)
+            waiting.add(session, self, form.parameters(params), soon)
+            return soon
         connection, driver = await _connection(session)
         form = self._form(connection.dialect, _keys(self.statement, params))
         soon = Soon(self, params, form)
@@ -313,16 +340,26 @@ class Soon:
 def _fetch_apart(engine: Engine, sql: str, values: Sequence[Any], describe: bool) -> tuple[list[Any], Any]:
     """In a greenlet: take a pooled connection, run ``sql``, give the connection back; rows and description
     (psycopg builds the description anew each time it is asked for: only when ``describe``)."""
+    return _fetch_all_apart(engine, [(sql, values, describe)])[0]
+
+
+def _fetch_all_apart(engine: Engine, statements: Sequence[tuple[str, Any, bool]]) -> list[tuple[list[Any], Any]]:
+    """:func:`_fetch_apart` for several statements, one after the other on one connection."""
     dialect = engine.dialect
     pooled = engine.raw_connection()
     failure: Exception | None = None
+    sql, values = statements[0][:2]
     try:
         driver = pooled.driver_connection
-        if dialect.driver == "psycopg":
-            cursor = await_(_cursor_in(pooled.info, driver).execute(sql, values))
-            return list(await_(cursor.fetchall())), cursor.description if describe else None
-        rows, description, _ = await_(_in_sqlite(driver, sql, values))
-        return rows, description
+        answers = []
+        for sql, values, describe in statements:
+            if dialect.driver == "psycopg":
+                cursor = await_(_cursor_in(pooled.info, driver).execute(sql, values))
+                answers.append((list(await_(cursor.fetchall())), cursor.description if describe else None))
+            else:
+                rows, description, _ = await_(_in_sqlite(driver, sql, values))
+                answers.append((rows, description))
+        return answers
     except Exception as exc:
         failure = exc
         if not isinstance(exc, dialect.loaded_dbapi.Error):
@@ -342,10 +379,32 @@ async def _in_sqlite(driver: Any, sql: str, values: Any, *, many: bool = False, 
     if queued and dialect is not None:
         *_, last = await _sqlite_batch(dialect, driver, [*queued, (sql, values, None)])
         return last
-    return await driver._execute(_run_in_sqlite, driver._conn, sql, values, many)
+    return await _on_sqlite(driver, functools.partial(_run_in_sqlite, sql=sql, values=values, many=many))
 
 
-def _run_in_sqlite(connection: Any, sql: str, values: Any, many: bool = False) -> tuple[list[Any], Any, int]:
+async def _on_sqlite(driver: Any, run: Callable[[Any], Any], *, begins: bool = False) -> Any:
+    """``run(sqlite3_connection)`` where it belongs. Once a transaction holds SQLite's write lock, at once in this
+    thread: a statement then waits for no lock, and the trip to aiosqlite's thread and back would keep the lock
+    held while the event loop got round to the answer, behind every other request's work. ``begins`` (the batch
+    starts with BEGIN IMMEDIATE): at once too if the lock is free; if another process holds it, in aiosqlite's
+    thread, which waits for it (``busy_timeout``) without stopping the event loop. Otherwise in aiosqlite's thread,
+    as any call of an aiosqlite connection."""
+    here = driver._connection
+    if here is not None and here.in_transaction:
+        return run(here)
+    if here is not None and begins:
+        here.execute("PRAGMA busy_timeout=0")
+        try:
+            return run(here)
+        except sqlite3.OperationalError as exc:
+            if here.in_transaction or exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+        finally:
+            here.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return await driver._execute(run, driver._conn)
+
+
+def _run_in_sqlite(connection: Any, *, sql: str, values: Any, many: bool = False) -> tuple[list[Any], Any, int]:
     cursor = connection.executemany(sql, values) if many else connection.execute(sql, values)
     try:
         return cursor.fetchall(), cursor.description, cursor.rowcount
@@ -353,26 +412,28 @@ def _run_in_sqlite(connection: Any, sql: str, values: Any, many: bool = False) -
         cursor.close()
 
 
-def run_in_sqlite(connection: Connection, sql: str) -> None:
-    """Run ``sql`` on ``connection``'s aiosqlite connection in one trip to its thread (through SQLAlchemy's cursor:
-    three), from a greenlet — a connection event's listener. Failures are raised as SQLAlchemy's."""
-    try:
-        await_(_in_sqlite(connection.connection.driver_connection, sql, ()))
-    except Exception as exc:
-        raise _wrap(connection.dialect, sql, (), exc) from exc
+def begin_immediate_later(connection: Connection) -> None:
+    """From a SQLite engine's ``begin`` listener: queue ``BEGIN IMMEDIATE`` to go first in the transaction's first
+    batch, whatever sends it (a statement, COMMIT), rather than in a trip of its own: the write lock is taken then.
+    A rollback before drops it unsent. ``connection``'s engine must send queued writes first
+    (:func:`send_queued_writes_first`)."""
+    assert connection.engine in _SENDING, "nothing would send it"
+    connection.info[_LATER] = [(BEGIN_IMMEDIATE, (), None), *connection.info.get(_LATER, ())]
 
 
 async def _sqlite_batch(dialect: Dialect, driver: Any, queued: Queued) -> list[tuple[list[Any], Any, int]]:
-    """Run the statements ``queued`` in order in one trip to the aiosqlite connection's thread, stopping at the
-    first that fails (raised after the ones before it have handed their rows to whoever waits for them)."""
+    """Run the statements ``queued`` in order in one call (:func:`_on_sqlite`), stopping at the first that fails
+    (raised after the ones before it have handed their rows to whoever waits for them). A batch that begins the
+    transaction and finds the write lock taken runs whole again in aiosqlite's thread: ``answers`` starts anew."""
     answers: list[tuple[list[Any], Any, int]] = []
 
     def run_all(connection: Any) -> None:
+        answers.clear()
         for sql, values, _ in queued:
-            answers.append(_run_in_sqlite(connection, sql, values))
+            answers.append(_run_in_sqlite(connection, sql=sql, values=values))
 
     try:
-        await driver._execute(run_all, driver._conn)
+        await _on_sqlite(driver, run_all, begins=queued[0][0] == BEGIN_IMMEDIATE)
     finally:
         for (_, _, soon), (rows, description, _) in zip(queued, answers, strict=False):
             if soon is not None:
@@ -494,7 +555,12 @@ def _forget_ahead(connection: AsyncConnection) -> None:
 
 async def read_ahead(session: AsyncSession, reads: Sequence[Read]) -> None:
     """Send ``reads`` together — with any writes queued — in one round trip (module docstring). Where writes
-    are not queued (psycopg without pipelines), nothing: each read runs when it is asked for."""
+    are not queued (psycopg without pipelines), nothing: each read runs when it is asked for. Before the
+    transaction has taken a connection on an engine that takes it late (:func:`begin_late`), the reads run at once,
+    apart from it."""
+    if (lender := _lender(session)) is not None:
+        await _read_early(session, lender, reads)
+        return
     connection, driver = await _connection(session)
     if driver is None or _queue(connection, driver) is None or not reads:
         return
@@ -728,9 +794,11 @@ async def _send_queued(connection: AsyncConnection | Connection) -> None:
 
 async def commit(session: AsyncSession) -> None:
     """Commit the session's transaction; writes still queued travel in the same round trip as the COMMIT."""
-    cached = session.info.get(_CONNECTION)
     sync = session.sync_session
     transaction = sync.get_transaction()
+    if transaction is not None and (waiting := _WAITING.get(transaction)) is not None and waiting.queued:
+        await _connection(session)  # writes waiting in the session (begin_late): they go now
+    cached = session.info.get(_CONNECTION)
     # Objects the ORM has yet to flush would have to go first, outside any pipeline: then a plain commit.
     if (cached is not None and cached[0]() is transaction and cached[2] is not None
             and not (sync.new or sync.dirty or sync.deleted)):
@@ -788,3 +856,99 @@ def send_queued_writes_first(engine: AsyncEngine) -> None:
         if record is not None:  # a connection back in the pool carries nothing into the next transaction
             record.info.pop(_LATER, None)
             record.info.pop(_AHEAD, None)
+
+
+# --- the connection taken late --------------------------------------------------------------------------------
+@dataclass(eq=False)
+class _Waiting:
+    """The writes queued in a session whose transaction holds no connection yet, and the tables they write."""
+
+    dialect: Dialect
+    queued: Queued = field(default_factory=list)
+    tables: set[str] = field(default_factory=set)
+
+    def add(self, session: AsyncSession, prebuilt: Prebuilt, statement: tuple[str, Any], soon: Soon | None) -> None:
+        self.queued.append((*statement, soon))
+        if prebuilt.writes - self.tables:
+            self.tables |= prebuilt.writes
+            if early := session.info.get(_EARLY):  # read before this write: it may have changed them
+                for key in [key for key in early if key[0].reads & prebuilt.writes]:
+                    del early[key]
+
+
+_WAITING: weakref.WeakKeyDictionary[SessionTransaction, _Waiting] = weakref.WeakKeyDictionary()
+
+
+def begin_late(engine: AsyncEngine, *, lender: AsyncEngine) -> None:
+    """Let sessions of ``engine`` (SQLite's writer, whose one connection is its write lock) take their connection
+    as late as they can, so that a transaction holds the lock only for its writes:
+
+    - writes queued (:meth:`Prebuilt.run_later`, :meth:`Prebuilt.rows_soon`) before the session holds a
+      connection wait in the session, and go first with the transaction's first trip once it takes one;
+    - reads sent ahead (:func:`read_ahead`) before then run at once, apart, on a connection of ``lender``, and
+      answer the session's :meth:`Prebuilt.rows` until its transaction takes a connection. They see the last
+      commit, as a statement does under PostgreSQL's READ COMMITTED, where the same use cases run — whose
+      conditional writes (a reservation) check again what they rely on. Two kinds of read wait for the transaction
+      instead: a locking read (``FOR SHARE``: it must hold what it read until the transaction ends) and a read of a
+      table the session has a write waiting for (it must see it).
+
+    ``engine`` must send queued writes first (:func:`send_queued_writes_first`)."""
+    _LATE[engine.sync_engine] = weakref.ref(lender.sync_engine)
+
+
+def _waiting(session: AsyncSession) -> _Waiting | None:
+    """Where a write queued now waits, when it waits in the session (:func:`begin_late`): the session's transaction
+    — begun here if it has not — holds no connection yet."""
+    sync = session.sync_session
+    if sync.bind is None or sync.bind not in _LATE:
+        return None
+    transaction = sync.get_transaction()
+    if transaction is None:
+        waiting = _WAITING[sync.begin()] = _Waiting(sync.bind.dialect)
+        return waiting
+    return _WAITING.get(transaction)
+
+
+def _lender(session: AsyncSession) -> Engine | None:
+    """The engine whose connection the session's reads sent ahead now take (:func:`begin_late`), if they do."""
+    sync = session.sync_session
+    lender = _LATE.get(sync.bind) if sync.bind is not None else None
+    if lender is None:
+        return None
+    transaction = sync.get_transaction()
+    return lender() if transaction is None or transaction in _WAITING else None
+
+
+async def _read_early(session: AsyncSession, lender: Engine, reads: Sequence[Read]) -> None:
+    transaction = session.sync_session.get_transaction()
+    written = _WAITING[transaction].tables if transaction is not None else set()
+    dialect = lender.dialect
+    early = [(prebuilt, params, prebuilt._form(dialect, None)) for prebuilt, params in reads
+             if not prebuilt.locks and not prebuilt.reads & written]
+    if not early:
+        return
+    answers = await greenlet_spawn(_fetch_all_apart, lender, [
+        (*form.parameters(params), form.results is None) for _, params, form in early])
+    found = session.info.setdefault(_EARLY, {})
+    for (prebuilt, params, form), (raw, description) in zip(early, answers, strict=True):
+        found[_ahead_key(prebuilt, params)] = form.rows(dialect, raw, description)
+
+
+@event.listens_for(Session, "before_commit")
+def _connect_to_commit(session: Session) -> None:
+    """A commit of a transaction whose writes wait in the session (:func:`begin_late`): it takes its connection,
+    and they go with the COMMIT."""
+    root = session.get_transaction()
+    if root is not None and (waiting := _WAITING.get(root)) is not None and waiting.queued:
+        session.connection()
+
+
+@event.listens_for(Session, "after_begin")
+def _on_connection_taken(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+    """A transaction takes its connection: the writes waiting in the session go first in its next trip; what was
+    read early answers no more."""
+    session.info.pop(_EARLY, None)
+    root = session.get_transaction()
+    waiting = _WAITING.pop(root, None) if root is not None else None
+    if waiting is not None and waiting.queued:
+        connection.info[_LATER] = [*connection.info.get(_LATER, ()), *waiting.queued]

@@ -210,6 +210,12 @@ class TransactionalRoute(APIRoute):
         async def run_in_transaction(request: Request) -> Response:
             await _refuse_nul(request, writes)
             db: Database = request.app.state.db
+            if writes and db.write_admission is not None:
+                async with db.write_admission:
+                    return await run(request, db, writes)
+            return await run(request, db, writes)
+
+        async def run(request: Request, db: Database, writes: bool) -> Response:
             pending: list[Afterward] = []
             status = 500
             session = db.writer() if writes else _reader(db)

@@ -112,7 +112,6 @@ async def load_network(
     """The active shipping locations, their stock of ``skus`` and the capacity they have left today (orders in
     ``ignore_orders`` are not counted: a batch is about to route them again). ``lock``: lock the stock rows,
     in (sku, location) order, until the transaction ends."""
-    connection = await session.connection()
     wanted = sorted(set(skus))
     sites: list[Site] = []
     today: dict[str, date] = {}
@@ -132,7 +131,8 @@ async def load_network(
     if lock and wanted and sites:
         free = {sku: {} for sku in wanted}
         codes = [site.code for site in sites]
-        for level in (await connection.execute(_LOCKED_STOCK, {"skus": wanted, "codes": codes})).all():
+        locked = await (await session.connection()).execute(_LOCKED_STOCK, {"skus": wanted, "codes": codes})
+        for level in locked.all():
             free[level.sku][level.location_code] = level.on_hand - level.reserved - level.safety
     # Every location with a daily capacity gets its day's orders counted, whatever SKUs it holds: the same count
     # for every order, so that it can be sent ahead (network_reads).
