@@ -26,6 +26,7 @@ from omnicanal.config import Settings
 from omnicanal.fulfillment.cli import app as pickups_app
 from omnicanal.privacy.cli import app as gdpr_app
 from omnicanal.routing.cli import app as orders_app
+from omnicanal.serving import uvicorn_options
 from omnicanal.tryon.cli import app as try_ons_app
 
 app = typer.Typer(
@@ -194,18 +195,11 @@ def create_api_key_command(
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    loop = "uvloop" if _installed("uvloop") else "asyncio"
-    http = "httptools" if _installed("httptools") else "h11"
+    options = uvicorn_options()
     console.print(f"[green]▶[/] Omnicanal {__version__} on http://{host}:{port} — {workers} worker(s), "
-                  f"{loop}/{http}, database {_where(settings)}")
-    uvicorn.run("omnicanal.app:create_app", factory=True, host=host, port=port, workers=workers, loop=loop,
-                http=http, log_level=settings.log_level, proxy_headers=True, access_log=settings.access_log)
-
-
-def _installed(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
+                  f"{options['loop']}/{options['http']}, database {_where(settings)}")
+    uvicorn.run("omnicanal.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=settings.log_level, proxy_headers=True, access_log=settings.access_log, **options)
 
 
 @app.command()
@@ -213,7 +207,7 @@ def serve(
     host: Host = "127.0.0.1", port: Port = 8000,
     workers: Annotated[int, typer.Option(min=1, max=256, help="Server processes (all share the database).")] = 1,
 ) -> None:
-    """Run the hub's HTTP API (uvicorn; uvloop and httptools when installed)."""
+    """Run the hub's HTTP API (uvicorn, httptools when installed)."""
     _serve(_settings(), host, port, workers)
 
 

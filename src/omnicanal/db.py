@@ -48,10 +48,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# SQLite writes one transaction at a time, and its transactions run their statements in the event loop's thread
-# (kit.prebuilt.begin_late): two write requests let in at once keep the writer busy — one reads and prices while the
-# other writes. More would only lengthen every request's turns through the event loop, the writer's among them: a
-# write request waits its turn first, in order, and then runs at full speed (kit.transaction).
+# SQLite writes one transaction at a time, and a transaction holding the write lock runs its statements in the event
+# loop's thread (kit.prebuilt._on_sqlite): two write requests let in at once keep the writer busy — one reads and
+# prices while the other writes. More would only lengthen every request's waits for the event loop, the writer's
+# among them: a write request waits its turn first, in order (kit.transaction.WritesInTurn).
 SQLITE_WRITES_AT_ONCE = 2
 
 # JSONB on PostgreSQL, JSON text elsewhere.
@@ -96,7 +96,7 @@ class Database:
     # On SQLite, the connections the prebuilt reads run on in the event loop's thread (module docstring).
     lookup_engine: AsyncEngine | None = None
     # On SQLite, the write requests let in at once (SQLITE_WRITES_AT_ONCE); the others wait their turn, in order.
-    write_admission: asyncio.Semaphore | None = None
+    write_turns: asyncio.Semaphore | None = None
     # Read sessions a request left as they were built, for the next requests (kit.transaction).
     idle_readers: list[AsyncSession] = field(default_factory=list, compare=False, repr=False)
 
@@ -236,7 +236,7 @@ def connect(settings: Settings) -> Database:
         engine=engine,
         read_engine=read_engine,
         lookup_engine=lookup_engine,
-        write_admission=asyncio.Semaphore(SQLITE_WRITES_AT_ONCE) if lookup_engine is not None else None,
+        write_turns=asyncio.Semaphore(SQLITE_WRITES_AT_ONCE) if lookup_engine is not None else None,
         writer=async_sessionmaker(engine, expire_on_commit=False),
         reader=async_sessionmaker(read_engine, expire_on_commit=False),
     )

@@ -1,11 +1,10 @@
-"""The hub under test: a real uvicorn server in a subprocess, as ``omnicanal serve`` runs it (uvloop and httptools
-when installed) but without access logs, and what it costs: resident memory and CPU of its process tree.
+"""The hub under test: a real uvicorn server in a subprocess, as ``omnicanal serve`` runs it (``serving``) but
+without access logs, and what it costs: resident memory and CPU of its process tree.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import signal
 import socket
@@ -19,6 +18,8 @@ from pathlib import Path
 import httpx
 import psutil
 
+from omnicanal.serving import uvicorn_options
+
 HEALTHY_WITHIN = 90.0  # seconds for the server to answer /healthz
 STOP_WITHIN = 20.0
 
@@ -28,10 +29,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
 
 
 @dataclass
@@ -131,11 +128,7 @@ HUB_FACTORY = "omnicanal.app:create_app"
 def server_command(port: int, workers: int, factory: str = HUB_FACTORY) -> list[str]:
     command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
-    if _installed("uvloop"):
-        command += ["--loop", "uvloop"]
-    if _installed("httptools"):
-        command += ["--http", "httptools"]
-    return command
+    return [*command, *(f"--{name}={value}" for name, value in uvicorn_options().items())]
 
 
 def start_hub(*, database_url: str, admin_token: str, workers: int, workdir: Path,

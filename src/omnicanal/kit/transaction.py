@@ -11,6 +11,7 @@ once the request's transaction has ended (so it never waits on that transaction'
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import re
@@ -22,6 +23,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Insert, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from omnicanal.db import Database, table_of, upsert_dialect
 from omnicanal.kit.clock import utcnow
@@ -210,12 +212,6 @@ class TransactionalRoute(APIRoute):
         async def run_in_transaction(request: Request) -> Response:
             await _refuse_nul(request, writes)
             db: Database = request.app.state.db
-            if writes and db.write_admission is not None:
-                async with db.write_admission:
-                    return await run(request, db, writes)
-            return await run(request, db, writes)
-
-        async def run(request: Request, db: Database, writes: bool) -> Response:
             pending: list[Afterward] = []
             status = 500
             session = db.writer() if writes else _reader(db)
@@ -243,6 +239,25 @@ class TransactionalRoute(APIRoute):
                     await _run_afterwards(db, pending, status)
 
         return run_in_transaction
+
+
+class WritesInTurn:
+    """ASGI middleware: where the database writes one transaction at a time (SQLite: ``Database.write_turns``),
+    write requests wait their turn here, in order, before anything else is done for them. Let in past every layer
+    and left to wait only for the write lock, they would each take the event loop for a moment at every step on the
+    way — and every request, the one holding the lock among them, would wait for all the others at each of its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in WRITE_METHODS:
+            turns: asyncio.Semaphore | None = scope["app"].state.db.write_turns
+            if turns is not None:
+                async with turns:
+                    await self.app(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class WritingRoute(TransactionalRoute):
