@@ -195,9 +195,9 @@ def create_api_key_command(
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    options = uvicorn_options()
+    options = uvicorn_options(workers)
     console.print(f"[green]▶[/] Omnicanal {__version__} on http://{host}:{port} — {workers} worker(s), "
-                  f"{options['loop']}/{options['http']}, database {_where(settings)}")
+                  f"{options['http']}, database {_where(settings)}")
     uvicorn.run("omnicanal.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level, proxy_headers=True, access_log=settings.access_log, **options)
 

@@ -12,6 +12,9 @@ So do a write transaction's prebuilt statements once it holds the write lock: no
 then, and the trip's wait for the event loop would keep the lock held for everyone (``kit.prebuilt._on_sqlite``).
 Everything else keeps aiosqlite's threads: a transaction waiting for another process's write lock, the ORM's
 statements, a report that scans — none may stop the event loop meanwhile. An order takes no trip at all.
+
+Several processes of the hub (``omnicanal serve --workers 2``) share one SQLite file: their writers take turns on a
+lock file beside it (``kit.writer_turn``), which hands the write lock over at once instead of SQLite's polling.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import aiosqlite
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Table, event
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Table, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -39,6 +42,7 @@ from omnicanal.kit.prebuilt import (
     read_apart,
     send_queued_writes_first,
 )
+from omnicanal.kit.writer_turn import WriterTurn, turn_file
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -117,6 +121,8 @@ class _Sqlite(aiosqlite.Connection):
     transaction to end — the pool's reset of every connection given back, SQLAlchemy's commit after
     ``kit.prebuilt.commit`` sent COMMIT with the last writes: no trip to the thread for nothing."""
 
+    writer_turn: WriterTurn | None = None  # the writer's: taken before BEGIN IMMEDIATE (kit.prebuilt._on_sqlite)
+
     def __init__(self, connector: Any) -> None:
         super().__init__(connector, iter_chunk_size=64)
         self._thread.daemon = True  # as SQLAlchemy makes aiosqlite's own: never keeps the interpreter from exiting
@@ -124,10 +130,16 @@ class _Sqlite(aiosqlite.Connection):
     async def commit(self) -> None:
         if self._connection is None or self._connection.in_transaction:
             await super().commit()
+        self._give_turn_back()
 
     async def rollback(self) -> None:
         if self._connection is None or self._connection.in_transaction:
             await super().rollback()
+        self._give_turn_back()
+
+    def _give_turn_back(self) -> None:
+        if self.writer_turn is not None and not (self._connection is not None and self._connection.in_transaction):
+            self.writer_turn.give_back()
 
 
 class _SqliteHere(_Sqlite):
@@ -173,8 +185,10 @@ class _AtOnce:
                 future.set_result(result)
 
 
-def _sqlite(database: str, **kwargs: Any) -> _Sqlite:
-    return _Sqlite(functools.partial(sqlite3.connect, database, **kwargs))
+def _sqlite(database: str, *, turn: WriterTurn | None = None, **kwargs: Any) -> _Sqlite:
+    connection = _Sqlite(functools.partial(sqlite3.connect, database, **kwargs))
+    connection.writer_turn = turn
+    return connection
 
 
 def _sqlite_here(database: str, **kwargs: Any) -> _SqliteHere:
@@ -190,7 +204,11 @@ def _sqlite_engine(url: str, *, immediate: bool, here: bool = False) -> AsyncEng
     pool: dict[str, Any] = ({"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} if immediate
                             else {"pool_size": 2 if here else 16, "max_overflow": 0, "isolation_level": "AUTOCOMMIT",
                                   "pool_reset_on_return": None})
-    connect_args: dict[str, Any] = {"timeout": 30, "async_creator_fn": _sqlite_here if here else _sqlite}
+    turn = None
+    if immediate and (path := turn_file(make_url(url).database or "")) is not None:
+        turn = WriterTurn(path)  # the writers of all the hub's processes take turns (kit.writer_turn)
+    creator = _sqlite_here if here else functools.partial(_sqlite, turn=turn)
+    connect_args: dict[str, Any] = {"timeout": 30, "async_creator_fn": creator}
     engine = create_async_engine(url, connect_args=connect_args, **pool)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -209,6 +227,11 @@ def _sqlite_engine(url: str, *, immediate: bool, here: bool = False) -> AsyncEng
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
             begin_immediate_later(connection)
+
+    if turn is not None:
+        @event.listens_for(engine.sync_engine.pool, "checkin")
+        def _on_checkin(_dbapi_connection: Any, _record: Any) -> None:
+            turn.give_back()  # the transaction is over: committed, or rolled back by the pool's reset
 
     return engine
 

@@ -46,7 +46,7 @@ def hub(
     seconds: Annotated[float, typer.Option(min=1, max=600, help="Length of each timed scenario.")] = 10,
     clients: Annotated[int, typer.Option(min=1, max=1024, help="Concurrent connections.")] = 32,
     workers: Annotated[int | None, typer.Option(
-        min=1, max=64, help="Server processes (default: 2 on PostgreSQL, 1 on SQLite).")] = None,
+        min=1, max=64, help="Server processes (default: 2).")] = None,
     size: Annotated[Size, typer.Option(help="Demo data to seed (tiny is for tests).")] = Size.MEDIUM,
     generator: Annotated[Generator, typer.Option(
         help="Load generator: wrk if installed (auto), or the Python aiohttp client.")] = Generator.AUTO,

@@ -32,6 +32,8 @@ T = TypeVar("T")
 MB = 1024 * 1024
 RACE_CHANNELS = ("web", "app", "marketplace")
 QUIET_BELOW = 25.0  # % CPU busy: a machine calm enough to start
+# Server processes, on SQLite as on PostgreSQL (SQLite's writers take turns across processes: kit.writer_turn).
+DEFAULT_WORKERS = 2
 NOISY_CORES = 0.25  # cores used by other processes during a scenario above which its figures are flagged
 
 
@@ -40,7 +42,7 @@ class BenchOptions:
     databases: list[str] = field(default_factory=lambda: ["sqlite", "postgresql"])
     seconds: float = 10.0
     clients: int = 32
-    workers: int | None = None  # default: 2 on PostgreSQL, 1 on SQLite
+    workers: int | None = None  # default: DEFAULT_WORKERS
     size: str = "medium"
     generator: str = "auto"
     warmup: float = 2.0
@@ -51,9 +53,6 @@ class BenchOptions:
     race_attempts: int = 8
     quiet_wait: float = 0.0
     app_factory: str = HUB_FACTORY
-
-    def workers_for(self, database: str) -> int:
-        return self.workers or (2 if database == "postgresql" else 1)
 
 
 def _progress(console: Console) -> Progress:
@@ -132,7 +131,7 @@ def bench_database(database: str, options: BenchOptions, ceiling: ceilings.Ceili
             rows = databases.migrate_and_seed(url, size, progress)
         console.print(f"[green]✓[/] {database}: seeded {size.name} demo data in {time.monotonic() - began:.1f} s")
         token = secrets.token_urlsafe(24)
-        server = start_hub(database_url=url, admin_token=token, workers=options.workers_for(database),
+        server = start_hub(database_url=url, admin_token=token, workers=options.workers or DEFAULT_WORKERS,
                            workdir=workdir, factory=options.app_factory)
         try:
             figures = _scenarios(server, url, token, options, ceiling, generator, console, database)

@@ -128,7 +128,7 @@ HUB_FACTORY = "omnicanal.app:create_app"
 def server_command(port: int, workers: int, factory: str = HUB_FACTORY) -> list[str]:
     command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
-    return [*command, *(f"--{name}={value}" for name, value in uvicorn_options().items())]
+    return [*command, *(f"--{name}={value}" for name, value in uvicorn_options(workers).items())]
 
 
 def start_hub(*, database_url: str, admin_token: str, workers: int, workdir: Path,

@@ -71,6 +71,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.util import find_tables
 from sqlalchemy.util import await_, greenlet_spawn
 
+from omnicanal.kit.writer_turn import WriterTurn
+
 Params = Mapping[str, Any]
 Processor = Callable[[Any], Any]
 DRIVERS = ("psycopg", "aiosqlite")  # the drivers this module knows how to call; others use SQLAlchemy
@@ -386,22 +388,41 @@ async def _on_sqlite(driver: Any, run: Callable[[Any], Any], *, begins: bool = F
     """``run(sqlite3_connection)`` where it belongs. Once a transaction holds SQLite's write lock, at once in this
     thread: a statement then waits for no lock, and the trip to aiosqlite's thread and back would keep the lock
     held while the event loop got round to the answer, behind every other request's work. ``begins`` (the batch
-    starts with BEGIN IMMEDIATE): at once too if the lock is free; if another process holds it, in aiosqlite's
-    thread, which waits for it (``busy_timeout``) without stopping the event loop. Otherwise in aiosqlite's thread,
-    as any call of an aiosqlite connection."""
+    starts with BEGIN IMMEDIATE): at once too if the lock is free — the writer's turn among the hub's processes
+    first (:mod:`omnicanal.kit.writer_turn`), given back as soon as a batch ends the transaction; if another process
+    holds either, in aiosqlite's thread, which waits for it (the turn, then ``busy_timeout``) without stopping the
+    event loop. Otherwise in aiosqlite's thread, as any call of an aiosqlite connection."""
     here = driver._connection
+    turn: WriterTurn | None = getattr(driver, "writer_turn", None)
     if here is not None and here.in_transaction:
-        return run(here)
-    if here is not None and begins:
+        return _ending_turn(turn, run, here)
+    if here is not None and begins and (turn is None or turn.try_take()):
         here.execute("PRAGMA busy_timeout=0")
         try:
-            return run(here)
+            return _ending_turn(turn, run, here)
         except sqlite3.OperationalError as exc:
             if here.in_transaction or exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
                 raise
         finally:
             here.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    if begins and turn is not None:
+        return await driver._execute(_in_turn, turn, run, driver._conn)
     return await driver._execute(run, driver._conn)
+
+
+def _in_turn(turn: WriterTurn, run: Callable[[Any], Any], connection: Any) -> Any:
+    """In aiosqlite's thread: wait for this process's turn to write (:mod:`omnicanal.kit.writer_turn`), then run."""
+    turn.take()
+    return _ending_turn(turn, run, connection)
+
+
+def _ending_turn(turn: WriterTurn | None, run: Callable[[Any], Any], connection: Any) -> Any:
+    """``run(connection)``, then give the turn back if that ended the transaction (a COMMIT, a failed BEGIN)."""
+    try:
+        return run(connection)
+    finally:
+        if turn is not None and not connection.in_transaction:
+            turn.give_back()
 
 
 def _run_in_sqlite(connection: Any, *, sql: str, values: Any, many: bool = False) -> tuple[list[Any], Any, int]:
