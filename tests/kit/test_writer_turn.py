@@ -38,6 +38,9 @@ for line in sys.stdin:
     elif command == "give back":
         turn.give_back()
         print("given back", flush=True)
+    elif command == "give back and try again":
+        turn.give_back()
+        print("taken" if turn.try_take() else "refused", flush=True)
 """
 
 
@@ -84,6 +87,25 @@ def test_one_process_at_a_time_holds_the_turn_and_a_waiter_gets_it_when_given_ba
         assert taken.wait(30)
         waiter.join()
         assert turn.held and other.ask("try") == "refused"
+        turn.give_back()
+        assert other.ask("try") == "taken"
+    finally:
+        other.stop()
+
+
+def test_a_process_giving_the_turn_back_cannot_take_it_again_before_a_process_waiting_for_it(tmp_path):
+    path = str(tmp_path / "shop.db-writer")
+    other = OtherProcess(path)
+    try:
+        assert other.ask("take") == "taken"
+        turn = WriterTurn(path)
+        taken = threading.Event()
+        waiter = threading.Thread(target=lambda: (turn.take(), taken.set()))
+        waiter.start()
+        assert not taken.wait(0.2)  # it queues for the turn
+        assert other.ask("give back and try again") == "refused"  # awake, and first to try: still the waiter's
+        assert taken.wait(30)
+        waiter.join()
         turn.give_back()
         assert other.ask("try") == "taken"
     finally:

@@ -21,43 +21,67 @@ import weakref
 
 class WriterTurn:
     """An exclusive ``flock`` on ``path`` held by at most one of this process's writer connections (the writer's
-    pool holds one); :meth:`take` may run in aiosqlite's thread, :meth:`give_back` in the event loop's."""
+    pool holds one); :meth:`take` may run in aiosqlite's thread, :meth:`give_back` in the event loop's.
+
+    A process waiting for the turn first holds a second lock, ``path + "-queue"``, so that the process giving the
+    turn back cannot take it again at once — it would, being awake, before the waiter's thread runs: it has to
+    queue behind the waiter (:meth:`try_take` refuses while anyone queues)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._fd: int | None = None  # opened (created) when first taken
+        self._files: tuple[int, int] | None = None  # the queue's and the turn's, opened (created) when first used
         self._held = threading.Event()
 
-    def _file(self) -> int:
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            weakref.finalize(self, os.close, self._fd)  # the flock goes with the file
-        return self._fd
+    def _queue_and_turn(self) -> tuple[int, int]:
+        if self._files is None:
+            queue, turn = (os.open(name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                           for name in (self.path + "-queue", self.path))
+            for descriptor in (queue, turn):
+                weakref.finalize(self, os.close, descriptor)  # a flock goes with its file
+            self._files = queue, turn
+        return self._files
 
     @property
     def held(self) -> bool:
         return self._held.is_set()
 
     def try_take(self) -> bool:
-        """Take the turn if no other process holds it; ``False`` at once if one does."""
+        """Take the turn if no other process holds it or waits for it; ``False`` at once otherwise."""
         if not self.held:
-            try:
-                fcntl.flock(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            queue, turn = self._queue_and_turn()
+            if not _lock(queue, wait=False):
                 return False
+            try:
+                if not _lock(turn, wait=False):
+                    return False
+            finally:
+                fcntl.flock(queue, fcntl.LOCK_UN)
             self._held.set()
         return True
 
     def take(self) -> None:
-        """Wait for the turn (blocks the calling thread: never call it in the event loop's)."""
+        """Wait for the turn, first in the queue (blocks the calling thread: never call it in the event loop's)."""
         if not self.held:
-            fcntl.flock(self._file(), fcntl.LOCK_EX)
+            queue, turn = self._queue_and_turn()
+            _lock(queue, wait=True)
+            try:
+                _lock(turn, wait=True)
+            finally:
+                fcntl.flock(queue, fcntl.LOCK_UN)
             self._held.set()
 
     def give_back(self) -> None:
         if self.held:
             self._held.clear()
-            fcntl.flock(self._file(), fcntl.LOCK_UN)
+            fcntl.flock(self._queue_and_turn()[1], fcntl.LOCK_UN)
+
+
+def _lock(descriptor: int, *, wait: bool) -> bool:
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def turn_file(database: str) -> str | None:
