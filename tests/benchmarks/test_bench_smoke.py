@@ -30,6 +30,7 @@ def test_a_short_run_on_sqlite_writes_sensible_figures(tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "smoke.json").read_text())
     assert {"name", "command", "started_at", "machine", "options", "ceiling", "databases", "all_goals_met"} <= set(doc)
     assert doc["ceiling"]["orders_per_s"] is None and "no-ceiling" in doc["ceiling"]["note"]
+    assert doc["databases"]["sqlite"]["workers"] == 2  # two processes race for the SQLite file's units
     found = doc["databases"]["sqlite"]["scenarios"]
     assert "server_errors" not in found, found.get("server_errors", {}).get("log_tail")
     assert set(found) == {"orders", "availability", "race", "memory"}

@@ -58,13 +58,12 @@ class OtherProcess:
         return self.process.stdout.readline().strip()
 
     def stop(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
+        self.process.communicate(timeout=30)  # its stdin closed, it ends; its pipes are closed
 
 
 @pytest.fixture
 def other_process(settings) -> Iterator[OtherProcess]:
+    """Another process taking turns on the test database's file."""
     path = turn_file(settings.database_url.split("///", 1)[1])
     assert path is not None
     other = OtherProcess(path)
@@ -72,44 +71,39 @@ def other_process(settings) -> Iterator[OtherProcess]:
     other.stop()
 
 
-def test_one_process_at_a_time_holds_the_turn_and_a_waiter_gets_it_when_given_back(tmp_path):
+@pytest.fixture
+def holder_and_waiter(tmp_path) -> Iterator[tuple[OtherProcess, WriterTurn, threading.Event]]:
+    """Another process holding the turn of a file, and this process's turn on it waited for in a thread (the event
+    is set once the thread has it)."""
     path = str(tmp_path / "shop.db-writer")
     other = OtherProcess(path)
-    try:
-        assert other.ask("take") == "taken"
-        turn = WriterTurn(path)
-        assert not turn.try_take()
-        taken = threading.Event()
-        waiter = threading.Thread(target=lambda: (turn.take(), taken.set()))
-        waiter.start()
-        assert not taken.wait(0.2)  # it waits for the other process
-        assert other.ask("give back") == "given back"
-        assert taken.wait(30)
-        waiter.join()
-        assert turn.held and other.ask("try") == "refused"
-        turn.give_back()
-        assert other.ask("try") == "taken"
-    finally:
-        other.stop()
+    assert other.ask("take") == "taken"
+    turn = WriterTurn(path)
+    assert not turn.try_take()
+    taken = threading.Event()
+    waiter = threading.Thread(target=lambda: (turn.take(), taken.set()))
+    waiter.start()
+    assert not taken.wait(0.2)  # it waits for the other process
+    yield other, turn, taken
+    waiter.join(timeout=30)
+    other.stop()
 
 
-def test_a_process_giving_the_turn_back_cannot_take_it_again_before_a_process_waiting_for_it(tmp_path):
-    path = str(tmp_path / "shop.db-writer")
-    other = OtherProcess(path)
-    try:
-        assert other.ask("take") == "taken"
-        turn = WriterTurn(path)
-        taken = threading.Event()
-        waiter = threading.Thread(target=lambda: (turn.take(), taken.set()))
-        waiter.start()
-        assert not taken.wait(0.2)  # it queues for the turn
-        assert other.ask("give back and try again") == "refused"  # awake, and first to try: still the waiter's
-        assert taken.wait(30)
-        waiter.join()
-        turn.give_back()
-        assert other.ask("try") == "taken"
-    finally:
-        other.stop()
+def test_a_waiter_gets_the_turn_when_the_other_process_gives_it_back(holder_and_waiter):
+    other, turn, taken = holder_and_waiter
+    assert other.ask("give back") == "given back"
+    assert taken.wait(30)
+    assert turn.held and other.ask("try") == "refused"
+    turn.give_back()
+    assert other.ask("try") == "taken"
+
+
+def test_a_process_giving_the_turn_back_cannot_take_it_again_before_a_process_waiting_for_it(holder_and_waiter):
+    other, turn, taken = holder_and_waiter
+    assert other.ask("give back and try again") == "refused"  # awake, and first to try: still the waiter's
+    assert taken.wait(30)
+    turn.give_back()
+    assert other.ask("try") == "taken"
 
 
 def test_an_in_memory_database_needs_no_turn():
