@@ -35,6 +35,7 @@ from omnicanal.kit.errors import document_problems, install_problem_handlers
 from omnicanal.kit.transaction import WritesInTurn, document_idempotency
 from omnicanal.network import api as network_api
 from omnicanal.orders import api as orders_api
+from omnicanal.orders.shortcut import OrderShortcut
 from omnicanal.privacy import api as privacy_api
 from omnicanal.returns import api as returns_api
 from omnicanal.routing import api as routing_api
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, background_jobs: bool = True
     app.state.key_verifier = KeyVerifier(settings.admin_token, settings.api_key_cache_seconds)
     install_problem_handlers(app)
     app.add_middleware(AvailabilityShortcut)
+    app.add_middleware(OrderShortcut)
     app.add_middleware(WritesInTurn)  # outermost: a write waits its turn before anything is done for it
     for router in ROUTERS:
         app.include_router(router)

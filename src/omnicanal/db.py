@@ -108,6 +108,12 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def counts_on_answers(self) -> bool:
+        """Whether a write transaction may count on what its writes will answer and send them all with its COMMIT
+        (``kit.prebuilt.counting_on_answers``): on SQLite, whose writer takes its connection late."""
+        return self.lookup_engine is not None
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self.read_engine.sync_engine.pool is not self.engine.sync_engine.pool:

@@ -6,16 +6,7 @@ from sqlalchemy import func, select
 from omnicanal.events.models import OutboxEvent
 from omnicanal.kit.clock import utcnow
 from omnicanal.orders.models import Order
-from tests.factories import make_network, make_product, make_promotion, put_stock
-
-
-@pytest.fixture
-async def shop(db):
-    await make_network(db)
-    await make_product(db, "LAMP-1", 4990)
-    await make_product(db, "VASE-1", 1500)
-    await put_stock(db, "LAMP-1", "WH-ORL", 5)
-    await put_stock(db, "VASE-1", "PAR-RIV", 2)
+from tests.factories import make_promotion, put_stock
 
 
 async def stock(client, location, sku):

@@ -7,7 +7,7 @@ concurrent reservations of the last unit, the database lets exactly one through,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Update, bindparam, insert, select, update
@@ -18,7 +18,7 @@ from omnicanal.events.service import Event, record_events
 from omnicanal.inventory.models import StockLevel, StockMovement
 from omnicanal.inventory.rules import MovementKind, available_to_promise, is_discrepancy
 from omnicanal.kit.clock import utcnow
-from omnicanal.kit.prebuilt import Prebuilt
+from omnicanal.kit.prebuilt import Prebuilt, Soon, counting_on_answers
 
 
 @dataclass(frozen=True)
@@ -131,22 +131,43 @@ async def reserve(
                                 quantity=quantity, buffer=buffer, reference=reference)
 
 
+Level = tuple[int, int, int]  # on hand, reserved, safety
+
+
 async def reserve_each(
     session: AsyncSession, wanted: Sequence[tuple[str, str, int]], *, buffer: int = 0, reference: str | None = None,
+    levels: Mapping[tuple[str, str], Level] | None = None,
 ) -> list[StockChange | None]:
     """:func:`reserve` for each (sku, location, quantity), in the order given — the order their rows are locked
     in — all sent in one round trip where the driver allows it. Each answer is ``None`` where those units were
-    not available; the others stay reserved (the caller gives them back if it wants all or nothing)."""
+    not available; the others stay reserved (the caller gives them back if it wants all or nothing).
+
+    ``levels``: each (sku, location)'s level as last read. Where the session may count on answers
+    (:func:`~omnicanal.kit.prebuilt.counting_on_answers`), the reservations are then queued, counting on leaving
+    each level as read plus ``quantity`` reserved, and answered so at once: any other outcome — units taken or
+    received meanwhile — rolls the transaction back at COMMIT, for its caller to run it again."""
     now = utcnow()
     soon = [await _RESERVE.rows_soon(session, {"b_sku": sku, "b_location": location, "quantity": quantity,
                                                 "buffer": buffer, "now": now})
             for sku, location, quantity in wanted]
+    if levels is not None and counting_on_answers(session) and all((s, at) in levels for s, at, _ in wanted):
+        return [_counting_on(answer, sku, location, quantity, levels[(sku, location)], reference)
+                for (sku, location, quantity), answer in zip(wanted, soon, strict=True)]
     changes: list[StockChange | None] = []
     for (sku, location, quantity), answer in zip(wanted, soon, strict=True):
         rows = await answer.rows(session)  # the first sends them all; the others are back with it
         changes.append(StockChange(sku, location, MovementKind.RESERVATION, 0, quantity, rows[0].on_hand,
                                    rows[0].reserved, rows[0].safety, reference) if rows else None)
     return changes
+
+
+def _counting_on(answer: Soon, sku: str, location: str, quantity: int, level: Level,
+                 reference: str | None) -> StockChange:
+    """The reservation as it will be if it leaves ``level`` with ``quantity`` more units reserved."""
+    on_hand, reserved, safety = level
+    answer.expected = [(on_hand, reserved + quantity, safety)]
+    return StockChange(sku, location, MovementKind.RESERVATION, 0, quantity, on_hand, reserved + quantity, safety,
+                       reference)
 
 
 async def release(

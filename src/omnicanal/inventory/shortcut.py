@@ -15,15 +15,14 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from omnicanal.access.rules import Permission, role_allows
-from omnicanal.access.service import KeyVerifier
+from omnicanal.access.rules import Permission
+from omnicanal.access.service import trusted_caller
 from omnicanal.db import Database
 from omnicanal.inventory import service
 from omnicanal.inventory.api import availability_json
 from omnicanal.kit.transaction import reading
 
 PATH = "/api/v1/availability/"
-_BEARER = b"bearer "
 
 
 class AvailabilityShortcut:
@@ -53,13 +52,9 @@ async def _answer(scope: Scope) -> bytes | None:
         if len(parameters) != 1 or parameters[0][0] != "channel":
             return None
         channel = parameters[0][1]
-    token = _bearer_token(scope)
-    state = scope["app"].state
-    verifier: KeyVerifier = state.key_verifier
-    principal = verifier.trusted(token) if token else None
-    if principal is None or not role_allows(principal.role, Permission.STOCK_READ):
+    if trusted_caller(scope, Permission.STOCK_READ) is None:
         return None
-    db: Database = state.db
+    db: Database = scope["app"].state.db
     try:
         async with reading(db) as session:
             found = await service.availability_on(session, sku=sku, channel=channel)
@@ -67,11 +62,3 @@ async def _answer(scope: Scope) -> bytes | None:
         return None
     return availability_json(found)
 
-
-def _bearer_token(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":  # the first, as the route reads it
-            if value[:7].lower() != _BEARER:
-                return None
-            return value[7:].decode("latin-1").strip() or None
-    return None

@@ -71,6 +71,13 @@ def problem(status: int, code: str, title: str, detail: str, request: Request, *
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def domain_problem(request: Request, exc: DomainError) -> JSONResponse:
+    """The answer to a broken rule of the retailer."""
+    response = problem(exc.status, exc.code, exc.title, exc.detail, request, **exc.extra)
+    response.headers.update(getattr(exc, "headers", {}))  # e.g. Retry-After on a 429
+    return response
+
+
 def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc if part not in ("body",))
 
@@ -78,9 +85,7 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        response = problem(exc.status, exc.code, exc.title, exc.detail, request, **exc.extra)
-        response.headers.update(getattr(exc, "headers", {}))  # e.g. Retry-After on a 429
-        return response
+        return domain_problem(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

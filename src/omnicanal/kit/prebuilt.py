@@ -43,9 +43,11 @@ conditional reservations of all its lines; and the order, lines, routing decisio
 INSERT), the idempotency record and COMMIT. A pipeline's rows are read once it is back, so each costs one wait.
 On SQLite, where the one writing connection is the database's write lock, an order holds it only for its writes
 (:func:`begin_late`): the claim waits in the session, the reads sent ahead run before the transaction, apart, and
-the transaction begins with the reservations — BEGIN IMMEDIATE, the claim and the reservations in one batch; the
-writes, the idempotency record and COMMIT in another. Both run in the event loop's thread, the lock being free or
-held (:func:`_on_sqlite`): no trip to aiosqlite's thread at all, where it took 43 through SQLAlchemy.
+the order counts on its reservations leaving the levels it read (:func:`counting_on_answers`) — so BEGIN IMMEDIATE,
+the claim, the reservations, the writes, the idempotency record and COMMIT go in one batch, run in the event loop's
+thread when the lock is free (:func:`_on_sqlite`), which checks each answer counted on as it comes and rolls the
+whole back at the first that differs (:class:`Unexpected`: the request then runs once more, reading them). The lock
+is held for the time SQLite takes to run the batch, and no Python of the request's runs meanwhile.
 """
 
 from __future__ import annotations
@@ -322,12 +324,15 @@ class Prebuilt:
 
 @dataclass(eq=False)
 class Soon:
-    """The rows of a statement queued by :meth:`Prebuilt.rows_soon`."""
+    """The rows of a statement queued by :meth:`Prebuilt.rows_soon`. ``expected``: the rows (as the driver answers
+    them) its caller counted on instead of reading them (:func:`counting_on_answers`) — any other answer stops the
+    transaction's batch and rolls it back (:class:`Unexpected`)."""
 
     prebuilt: Prebuilt
     params: Params
     form: _Form
     found: list[Any] | None = None
+    expected: list[tuple[Any, ...]] | None = None
 
     async def rows(self, session: AsyncSession) -> list[Any]:
         """What the statement answered; if it is still queued, it goes now (with whatever is queued with it)."""
@@ -450,8 +455,11 @@ async def _sqlite_batch(dialect: Dialect, driver: Any, queued: Queued) -> list[t
 
     def run_all(connection: Any) -> None:
         answers.clear()
-        for sql, values, _ in queued:
-            answers.append(_run_in_sqlite(connection, sql=sql, values=values))
+        for sql, values, soon in queued:
+            answers.append(answer := _run_in_sqlite(connection, sql=sql, values=values))
+            if soon is not None and soon.expected is not None and answer[0] != soon.expected:
+                connection.execute("ROLLBACK")  # at once, in this thread: the write lock goes back with it
+                raise Unexpected(f"{sql[:60]}… answered {answer[0]!r}, not {soon.expected!r}; nothing was written.")
 
     try:
         await _on_sqlite(driver, run_all, begins=queued[0][0] == BEGIN_IMMEDIATE)
@@ -898,6 +906,21 @@ class _Waiting:
 
 
 _WAITING: weakref.WeakKeyDictionary[SessionTransaction, _Waiting] = weakref.WeakKeyDictionary()
+COUNTING_ON_ANSWERS = "omnicanal.prebuilt.counting_on_answers"  # in a session's info: it may (counting_on_answers)
+
+
+class Unexpected(Exception):
+    """A statement whose answer was counted on answered otherwise (:attr:`Soon.expected`): the transaction was
+    rolled back as it ran, nothing of it written. Its caller runs the use case again, reading the answers."""
+
+
+def counting_on_answers(session: AsyncSession) -> bool:
+    """Whether a use case may count on what a write will answer — set :attr:`Soon.expected` on it and go on as if
+    it had — rather than send it now and wait: in a session allowed to (``info[COUNTING_ON_ANSWERS]``, whose
+    caller runs the use case again on :class:`Unexpected`), whose transaction holds no connection yet
+    (:func:`begin_late`). All its writes then go in one batch with the COMMIT, which checks each answer counted on
+    as it comes: a SQLite transaction holds the write lock only for the time the database takes to run it."""
+    return bool(session.info.get(COUNTING_ON_ANSWERS)) and _waiting(session) is not None
 
 
 def begin_late(engine: AsyncEngine, *, lender: AsyncEngine) -> None:

@@ -29,7 +29,7 @@ from omnicanal.db import Database, table_of, upsert_dialect
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.errors import InvalidRequest
 from omnicanal.kit.idempotency import IdempotencyRecord
-from omnicanal.kit.prebuilt import Prebuilt, Soon, commit
+from omnicanal.kit.prebuilt import COUNTING_ON_ANSWERS, Prebuilt, Soon, Unexpected, commit, counting_on_answers
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_KEY_LENGTH = 200
@@ -129,7 +129,9 @@ async def _run_write(request: Request, handler: Handler, session: AsyncSession) 
         if earlier is None:
             raise
         return _replay(earlier, fingerprint)
-    if (earlier := await _earlier(session, claim, scope)) is not None:
+    if counting_on_answers(session):  # nothing sent yet: the claim goes with the COMMIT, counted on to succeed
+        claim.expected = [(scope,)]
+    elif (earlier := await _earlier(session, claim, scope)) is not None:
         return _replay(earlier, fingerprint)
     await _RECORD.run_later(session, {"key": scope, "b_status": response.status_code,
                                       "b_media_type": response.media_type, "b_body": bytes(response.body)})
@@ -210,35 +212,62 @@ class TransactionalRoute(APIRoute):
         writes = self.always_writes or bool((self.methods or set()) & WRITE_METHODS)
 
         async def run_in_transaction(request: Request) -> Response:
-            await _refuse_nul(request, writes)
-            db: Database = request.app.state.db
-            pending: list[Afterward] = []
-            status = 500
-            session = db.writer() if writes else _reader(db)
-            try:
-                session.info[AFTERWARDS] = pending
-                request.state.session = session
-                try:
-                    response = await (_run_write(request, handler, session) if writes else handler(request))
-                except BaseException as exc:
-                    status = getattr(exc, "status", 500)
-                    await session.rollback()
-                    raise
-                status = response.status_code
-                if writes:
-                    await (commit(session) if status < 400 else session.rollback())
-                # A read's session is only closed: in autocommit nothing is left to roll back.
-                return response
-            finally:
-                try:
-                    if _holds_anything(session):  # a read whose statements took connections apart holds nothing
-                        await session.close()
-                    elif not writes:
-                        _keep_reader(db, session)
-                finally:
-                    await _run_afterwards(db, pending, status)
+            return await in_transaction(request, handler, writes=writes)
 
         return run_in_transaction
+
+
+async def in_transaction(request: Request, handler: Handler, *, writes: bool) -> Response:
+    """``handler(request)`` inside one database transaction (:class:`TransactionalRoute`); then what it left to
+    write afterwards. On SQLite a write counts on its writes' answers first (:func:`_attempt`), and runs once
+    more, reading them, if one answered otherwise."""
+    await _refuse_nul(request, writes)
+    db: Database = request.app.state.db
+    pending: list[Afterward] = []
+    status = 500
+    try:
+        if writes and db.counts_on_answers:
+            try:
+                response = await _attempt(request, handler, db, pending, writes=True, counting=True)
+            except Unexpected:  # rolled back: once more, reading every answer
+                pending.clear()
+                response = await _attempt(request, handler, db, pending, writes=True)
+        else:
+            response = await _attempt(request, handler, db, pending, writes=writes)
+        status = response.status_code
+        return response
+    except BaseException as exc:
+        status = getattr(exc, "status", 500)
+        raise
+    finally:
+        await _run_afterwards(db, pending, status)
+
+
+async def _attempt(request: Request, handler: Handler, db: Database, pending: list[Afterward], *, writes: bool,
+                   counting: bool = False) -> Response:
+    """Run the endpoint in a session of its own and end its transaction: committed if it answered < 400, else
+    rolled back. ``counting``: the session may count on what its writes will answer
+    (:func:`~omnicanal.kit.prebuilt.counting_on_answers`) — :class:`Unexpected` if one answered otherwise."""
+    session = db.writer() if writes else _reader(db)
+    try:
+        session.info[AFTERWARDS] = pending
+        if counting:
+            session.info[COUNTING_ON_ANSWERS] = True
+        request.state.session = session
+        try:
+            response = await (_run_write(request, handler, session) if writes else handler(request))
+            if writes:
+                await (commit(session) if response.status_code < 400 else session.rollback())
+        except BaseException:
+            await session.rollback()
+            raise
+        # A read's session is only closed: in autocommit nothing is left to roll back.
+        return response
+    finally:
+        if _holds_anything(session):  # a read whose statements took connections apart holds nothing
+            await session.close()
+        elif not writes:
+            _keep_reader(db, session)
 
 
 class WritesInTurn:

@@ -4,11 +4,13 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnicanal.access.deps import Allow
 from omnicanal.access.rules import Permission, Principal, require_order_placement
 from omnicanal.access.scope import order_filter_for, require_order_access
 from omnicanal.audit.service import record_access, route_of
+from omnicanal.config import Settings
 from omnicanal.fulfillment.placing import place_pickup_order
 from omnicanal.fulfillment.shipments import deliver_everything, ship_everything
 from omnicanal.kit.deps import SessionDep, SettingsDep
@@ -57,6 +59,17 @@ async def place_order(session: SessionDep, settings: SettingsDep, body: OrderIn,
     """Place an order from any channel: priced at the channel's current price, stock taken all or nothing.
     An integration key places orders on its own channel; store staff take orders at their own stores (the
     till's ``location`` for carry-out, ``origin_location`` otherwise)."""
+    placed = await place(session, settings, body, principal)
+    response.headers["Location"] = order_location(placed)
+    return order_out(placed)
+
+
+def order_location(placed: PlacedOrder) -> str:
+    return f"/api/v1/orders/{placed.order.id}"
+
+
+async def place(session: AsyncSession, settings: Settings, body: OrderIn, principal: Principal) -> PlacedOrder:
+    """What :func:`place_order` does, for it and for :mod:`omnicanal.orders.shortcut`."""
     require_order_placement(principal, channel=body.channel, fulfillment=body.fulfillment.value,
                             location=body.location, origin=body.origin_location)
     request = OrderRequest(
@@ -66,12 +79,9 @@ async def place_order(session: SessionDep, settings: SettingsDep, body: OrderIn,
         payment_reference=body.payment.reference if body.payment else None,
         ship_to=body.ship_to.model_dump() if body.ship_to else None, origin_location=body.origin_location)
     if body.fulfillment is Fulfillment.PICKUP:  # click & collect: the store also gets its preparation task
-        placed = (await place_pickup_order(session, request, currency=settings.currency,
-                                           allow_transfer=body.allow_transfer)).placed
-    else:
-        placed = await service.place_order(session, request, currency=settings.currency)
-    response.headers["Location"] = f"/api/v1/orders/{placed.order.id}"
-    return order_out(placed)
+        return (await place_pickup_order(session, request, currency=settings.currency,
+                                         allow_transfer=body.allow_transfer)).placed
+    return await service.place_order(session, request, currency=settings.currency)
 
 
 @router.get("", response_model=Page[OrderOut])

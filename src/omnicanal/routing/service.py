@@ -66,6 +66,7 @@ class Network:
     today: dict[str, date]
     capacity: dict[str, int | None]  # orders a day
     custom: frozenset[str]  # locations with their own profile
+    levels: dict[tuple[str, str], ledger.Level]  # (sku, location) → the level as read
 
 
 LOCATION, PROFILE, LEVEL = Location.__table__.c, RoutingProfile.__table__.c, StockLevel.__table__.c
@@ -118,6 +119,7 @@ async def load_network(
     capacity: dict[str, int | None] = {}
     custom: set[str] = set()
     free: dict[str, dict[str, int]] = {sku: {} for sku in wanted}
+    levels: dict[tuple[str, str], ledger.Level] = {}
     for row in await _NETWORK.rows(session, network_read(wanted)[1]):
         if not sites or sites[-1].code != row.code:
             sites.append(site_of(row.code, row.kind, row.latitude, row.longitude, model,
@@ -128,12 +130,14 @@ async def load_network(
                 custom.add(row.code)
         if row.sku is not None:
             free[row.sku][row.code] = row.on_hand - row.reserved - row.safety
+            levels[(row.sku, row.code)] = (row.on_hand, row.reserved, row.safety)
     if lock and wanted and sites:
-        free = {sku: {} for sku in wanted}
+        free, levels = {sku: {} for sku in wanted}, {}
         codes = [site.code for site in sites]
         locked = await (await session.connection()).execute(_LOCKED_STOCK, {"skus": wanted, "codes": codes})
         for level in locked.all():
             free[level.sku][level.location_code] = level.on_hand - level.reserved - level.safety
+            levels[(level.sku, level.location_code)] = (level.on_hand, level.reserved, level.safety)
     # Every location with a daily capacity gets its day's orders counted, whatever SKUs it holds: the same count
     # for every order, so that it can be sent ahead (network_reads).
     limited = {c: d for c, d in today.items() if capacity[c] is not None}
@@ -142,7 +146,7 @@ async def load_network(
         _last_capacity_read = _capacity_params(limited)
     routed = await routed_today(session, today=limited, ignore_orders=ignore_orders)
     left = {code: max(0, (capacity[code] or 0) - routed.get(code, 0)) for code in limited}
-    return Network(sites, Supply(free, left), today, capacity, frozenset(custom))
+    return Network(sites, Supply(free, left), today, capacity, frozenset(custom), levels)
 
 
 _ROUTED_TODAY = (
@@ -204,7 +208,7 @@ async def route_new_order(
         plan = cheapest_plan(order, network.sites, network.supply, model)
         if plan is None:
             raise cannot_route(order, network)
-        changes = await reserve_plan(session, plan, buffer=order.buffer, reference=order_id)
+        changes = await reserve_plan(session, plan, buffer=order.buffer, reference=order_id, levels=network.levels)
         if changes is not None:
             await record_decision(session, order_id=order_id, plan=plan, trigger=trigger, order=order, now=now)
             await add_parcels(session, order_id=order_id, locations=plan.locations, network=network, now=now)
@@ -235,12 +239,14 @@ def cannot_route(order: OrderToRoute, network: Network) -> StockInsufficient | C
         "nothing was reserved.", locations=full)
 
 
-async def reserve_plan(session: AsyncSession, plan: Plan, *, buffer: int,
-                       reference: str) -> list[ledger.StockChange] | None:
+async def reserve_plan(session: AsyncSession, plan: Plan, *, buffer: int, reference: str,
+                       levels: Mapping[tuple[str, str], ledger.Level] | None = None,
+                       ) -> list[ledger.StockChange] | None:
     """Reserve every unit of ``plan`` in (sku, location) order — every line in one round trip — or nothing:
     ``None`` when one reservation is refused, after giving back — unrecorded, so the ledger sees neither — those
-    taken."""
-    answers = await ledger.reserve_each(session, list(iter_units(plan)), buffer=buffer, reference=reference)
+    taken. ``levels``: the levels the plan was made on (:func:`omnicanal.inventory.ledger.reserve_each`)."""
+    answers = await ledger.reserve_each(session, list(iter_units(plan)), buffer=buffer, reference=reference,
+                                        levels=levels)
     changes = [change for change in answers if change is not None]
     if len(changes) < len(answers):
         for taken in changes:
