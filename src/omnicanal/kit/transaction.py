@@ -2,7 +2,9 @@
 
 :class:`TransactionalRoute` opens the request's session, runs the endpoint, and commits once on success
 (rolls back on any error). A write carrying an ``Idempotency-Key`` header claims the key inside the same
-transaction; a replay — even a concurrent one — gets the first answer back and writes nothing.
+transaction; a replay — even a concurrent one — gets the first answer back and writes nothing. On SQLite a write
+first runs counting on what its writes will answer (``kit.prebuilt.counting_on_answers``: every write then goes
+with the COMMIT), and once more, reading every answer, if one answered otherwise (:func:`in_transaction`).
 
 :func:`write_afterwards` lets a read (which writes nothing: reads run in autocommit) or a refused
 write still record something — the audit log of who read personal data — in a short transaction of its own,
