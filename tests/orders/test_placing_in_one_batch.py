@@ -5,12 +5,15 @@ writer changed a level meanwhile, nothing of the order is written, and the reque
 import pytest
 from sqlalchemy import func, select
 
+from omnicanal.customers.schemas import CustomerIn
+from omnicanal.customers.service import create_customer
 from omnicanal.events.models import OutboxEvent
 from omnicanal.inventory.models import StockMovement
 from omnicanal.inventory.service import receive_stock
 from omnicanal.kit.prebuilt import COUNTING_ON_ANSWERS, Unexpected, commit
 from omnicanal.orders import service
 from omnicanal.orders.models import Order
+from omnicanal.privacy.erasure import erase_customer
 from omnicanal.routing import service as routing
 from tests.conftest import PG_URL
 from tests.orders.test_api import ship, stock
@@ -84,3 +87,25 @@ async def test_an_order_whose_level_changed_while_it_was_planned_reserves_on_the
     assert [(data["on_hand"], data["reserved"], data["available"]) for data in reservation] == [(8, 2, 6)]
     replay = await client.post("/api/v1/orders", json=ship(("LAMP-1", 2)), headers={"Idempotency-Key": "cart-1"})
     assert replay.json() == answer.json() and replay.headers["idempotent-replayed"] == "true"
+
+
+@sqlite_only  # on PostgreSQL the order holds the customer's row from its first round trip: the erasure would wait
+async def test_an_order_naming_a_customer_erased_while_it_was_planned_is_refused(client, shop, db, monkeypatch):
+    async with db.writer() as session:
+        customer = (await create_customer(session, customer=CustomerIn(first_name="Gwen", last_name="Kerbrat"))).id
+        await session.commit()
+    reserve_plan, erased = routing.reserve_plan, []
+
+    async def erasure_meanwhile(session, plan, **options):
+        if not erased:  # the write lock is free: the order counts on the customer being there at its COMMIT
+            async with db.writer() as other:
+                erased.append(await erase_customer(other, customer_id=customer, principal=None))
+                await other.commit()
+        return await reserve_plan(session, plan, **options)
+
+    monkeypatch.setattr(routing, "reserve_plan", erasure_meanwhile)
+    answer = await client.post("/api/v1/orders", json=ship(("LAMP-1", 1), customer=customer))
+    assert answer.status_code == 404 and answer.json()["detail"] == f"No customer {customer}.", answer.text
+    async with db.reader() as session:
+        assert await session.scalar(select(func.count()).select_from(Order)) == 0
+    assert (await stock(client, "WH-ORL", "LAMP-1"))["reserved"] == 0

@@ -37,7 +37,7 @@ from omnicanal.db import table_of
 from omnicanal.events.service import Event, record_events
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.ids import new_id
-from omnicanal.kit.prebuilt import Prebuilt, Read
+from omnicanal.kit.prebuilt import Prebuilt, Read, counting_on_answers
 from omnicanal.network.errors import LocationNotFound
 from omnicanal.network.service import get_location
 
@@ -73,8 +73,12 @@ async def hold_customer(session: AsyncSession, customer_id: str) -> None:
     that an erasure (``get_customer(lock=True)``) either waits for the order, then sees and refuses it (still
     to fulfil), or runs first and the order finds no customer: never an order left naming an erased person.
     :class:`CustomerNotFound` when there is none. (PostgreSQL row locks; SQLite's writers are serialised
-    already.)"""
-    if not await _HOLD.rows(session, customer_hold_read(customer_id)[1]):
+    already: where the session counts on its answers, the customer is counted on to be there when its transaction
+    runs, checked with its COMMIT — if they are not, the order runs again and finds them gone.)"""
+    params = customer_hold_read(customer_id)[1]
+    if counting_on_answers(session):
+        (await _HOLD.rows_soon(session, params)).expected = [(customer_id,)]
+    elif not await _HOLD.rows(session, params):
         await _not_found(session, customer_id)
 
 

@@ -963,6 +963,16 @@ def _lender(session: AsyncSession) -> Engine | None:
     return lender() if transaction is None or transaction in _WAITING else None
 
 
+async def read_before_transaction(session: AsyncSession, reads: Sequence[Read]) -> None:
+    """Where the session's transaction takes its connection late and has not yet (:func:`begin_late`): run those of
+    ``reads`` not already read at once, apart, as :func:`read_ahead` does then — rather than let the first of them
+    begin the transaction. Elsewhere nothing: each runs when it is asked for."""
+    if (lender := _lender(session)) is not None:
+        early = session.info.get(_EARLY) or {}
+        if missing := [(prebuilt, params) for prebuilt, params in reads if _ahead_key(prebuilt, params) not in early]:
+            await _read_early(session, lender, missing)
+
+
 async def _read_early(session: AsyncSession, lender: Engine, reads: Sequence[Read]) -> None:
     transaction = session.sync_session.get_transaction()
     written = _WAITING[transaction].tables if transaction is not None else set()

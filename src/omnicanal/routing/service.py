@@ -22,7 +22,7 @@ from omnicanal.inventory.errors import StockInsufficient
 from omnicanal.inventory.models import StockLevel
 from omnicanal.kit.clock import utcnow
 from omnicanal.kit.errors import InvalidRequest
-from omnicanal.kit.prebuilt import Params, Prebuilt, Read
+from omnicanal.kit.prebuilt import Params, Prebuilt, Read, read_before_transaction
 from omnicanal.network.models import Channel, Location
 from omnicanal.network.rules import local_time
 from omnicanal.network.service import ChannelTerms, get_channel, get_location
@@ -174,7 +174,8 @@ async def routed_today(session: AsyncSession, *, today: Mapping[str, date],
     if ignore_orders:
         query = _ROUTED_TODAY.where(RoutingParcel.order_id.not_in(list(ignore_orders)))
         rows = list((await (await session.connection()).execute(query, params)).all())
-    else:
+    else:  # read before the transaction where it is taken late, as when read ahead (network_reads)
+        await read_before_transaction(session, [(_ROUTED_TODAY_PREBUILT, params)])
         rows = await _ROUTED_TODAY_PREBUILT.rows(session, params)
     return {code: int(n) for code, day, n in rows if today.get(code) == day}
 
