@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -86,7 +87,7 @@ class Keyring:
         for key in self.keys:
             self._ciphers[key_id(key)] = AESGCM(key)
 
-    @property
+    @functools.cached_property
     def current_id(self) -> str:
         return key_id(self.keys[0])
 
@@ -94,9 +95,9 @@ class Keyring:
         """``clear`` encrypted under the current key (returned unchanged when already sealed by this keyring)."""
         if not self.enabled or self._opens(clear, purpose):
             return clear
-        nonce = os.urandom(_NONCE)
-        sealed = self._ciphers[self.current_id].encrypt(nonce, clear.encode(), purpose.encode())
-        return f"{PREFIX}{self.current_id}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+        current, nonce = self.current_id, os.urandom(_NONCE)
+        sealed = self._ciphers[current].encrypt(nonce, clear.encode(), purpose.encode())
+        return f"{PREFIX}{current}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
     def unseal(self, stored: str, purpose: str) -> str:
         """The clear text of a stored value (clear text stored before encryption is returned as is)."""
