@@ -153,16 +153,7 @@ def test_a_worker_holding_more_connections_leaves_the_next_one_to_a_sibling_hold
 
 def test_a_connection_left_to_a_sibling_that_does_not_take_it_is_taken_after_a_while(tmp_path, listener):
     Siblings(tmp_path, me=os.getppid()).publish(0)  # a sibling too busy to take connections
-    loop = _taking_turns(tmp_path, os.getpid(), leave_for_sibling_s=0.05)
-    server, taken = _serve(loop, listener)
-    clients = [socket.create_connection(listener.getsockname()) for _ in range(AHEAD_BY + 2)]
-    try:
-        _run_until(loop, taken, len(clients))
-    finally:
-        for client in clients:
-            client.close()
-        server.close()
-        loop.close()
+    _takes_every_one_of(AHEAD_BY + 2, _taking_turns(tmp_path, os.getpid(), leave_for_sibling_s=0.05), listener)
 
 
 def test_a_gone_sibling_is_forgotten(tmp_path):
@@ -182,11 +173,15 @@ def _a_pid_no_longer_running() -> int:
 def test_workers_that_cannot_share_their_counts_each_take_what_they_find(tmp_path, listener):
     siblings = Siblings(tmp_path / "shared", me=os.getpid())
     (tmp_path / "shared").rmdir()  # the temporary folder is gone
-    loop = TakingTurnsLoop(siblings=siblings, leave_for_sibling_s=3600)
+    _takes_every_one_of(AHEAD_BY + 2, TakingTurnsLoop(siblings=siblings, leave_for_sibling_s=3600), listener)
+
+
+def _takes_every_one_of(connections: int, loop: TakingTurnsLoop, listener: socket.socket) -> None:
+    """Connect ``connections`` clients and run ``loop`` until it has taken them all (failing after 10 s)."""
     server, taken = _serve(loop, listener)
-    clients = [socket.create_connection(listener.getsockname()) for _ in range(AHEAD_BY + 2)]
+    clients = [socket.create_connection(listener.getsockname()) for _ in range(connections)]
     try:
-        _run_until(loop, taken, len(clients))
+        _run_until(loop, taken, connections)
     finally:
         for client in clients:
             client.close()
