@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, TypedDict
 
+logger = logging.getLogger(__name__)
+
 # With several workers, each takes at most this many new connections when its loop finds the shared listening
 # socket ready, so that the worker that is least busy — the first to wake — takes the next one.
 ACCEPTS_PER_TURN = 1
@@ -90,9 +92,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # someone else's process
         return True
     return True
-
-
-logger = logging.getLogger(__name__)
 
 
 class TakingTurnsLoop(asyncio.SelectorEventLoop):
