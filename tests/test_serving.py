@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from omnicanal.serving import AHEAD_BY, Siblings, TakingTurnsLoop, uvicorn_options
+from omnicanal.serving import AHEAD_BY, Siblings, TakingTurnsLoop, forget_gone_servers, uvicorn_options
 
 
 @pytest.fixture
@@ -187,3 +187,14 @@ def _takes_every_one_of(connections: int, loop: TakingTurnsLoop, listener: socke
             client.close()
         server.close()
         loop.close()
+
+
+def test_the_counts_of_a_uvicorn_no_longer_running_are_removed(tmp_path):
+    gone = tmp_path / f"omnicanal-workers-{_a_pid_no_longer_running()}"
+    running = tmp_path / f"omnicanal-workers-{os.getpid()}"
+    for folder in (gone, running):
+        folder.mkdir()
+        (folder / "12345").write_text("3")
+    forget_gone_servers(tmp_path)
+    assert not gone.exists()
+    assert (running / "12345").read_text() == "3"

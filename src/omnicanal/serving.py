@@ -7,6 +7,7 @@ import contextlib
 import importlib.util
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, TypedDict
@@ -54,7 +55,9 @@ class Siblings:
     higher than it is — never lower: a worker leaves a connection to a sibling only where it truly has fewer."""
 
     def __init__(self, folder: Path | None = None, me: int | None = None) -> None:
-        self.folder = folder or Path(tempfile.gettempdir()) / f"omnicanal-workers-{os.getppid()}"
+        if folder is None:
+            forget_gone_servers(Path(tempfile.gettempdir()))
+        self.folder = folder or Path(tempfile.gettempdir()) / f"{_FOLDER}{os.getppid()}"
         self.me = me or os.getpid()
         self.folder.mkdir(exist_ok=True)
         self._mine = self.folder / str(self.me)
@@ -82,6 +85,18 @@ class Siblings:
         self._mine.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # a sibling is still there
             self.folder.rmdir()
+
+
+_FOLDER = "omnicanal-workers-"
+
+
+def forget_gone_servers(temporary: Path) -> None:
+    """Remove the folders of uvicorns no longer running: a worker stopped by a signal (uvicorn re-raises the
+    SIGTERM it caught once its server has shut down) leaves its count behind."""
+    for entry in os.scandir(temporary):
+        pid = entry.name.removeprefix(_FOLDER)
+        if entry.name.startswith(_FOLDER) and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
