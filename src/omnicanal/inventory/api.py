@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic_core import to_json
 
 from omnicanal.access.deps import Allow, AllowAt
 from omnicanal.access.rules import Permission, Principal, may_access_location, require_channel, require_location
@@ -14,7 +15,6 @@ from omnicanal.inventory.rules import MovementKind
 from omnicanal.inventory.schemas import (
     AvailabilityOut,
     LedgerMismatchOut,
-    LocationAvailabilityOut,
     MovementOut,
     ReservationIn,
     ReservationOut,
@@ -79,9 +79,10 @@ async def get_availability(request: Request, sku: str, channel: str | None = Non
 
 
 def availability_json(found: service.Availability) -> bytes:
-    return AvailabilityOut(sku=found.sku, channel=found.channel, total=found.total, locations=[
-        LocationAvailabilityOut(location=entry.location, available=entry.available) for entry in found.locations],
-    ).model_dump_json().encode()
+    """:class:`AvailabilityOut` as JSON — written by pydantic's serializer straight from the figures, as the model
+    would write them: the answer to every product page, built without building the models first."""
+    return to_json({"sku": found.sku, "channel": found.channel, "total": found.total, "locations": [
+        {"location": entry.location, "available": entry.available} for entry in found.locations]})
 
 
 @router.get("/locations/{location}/stock", response_model=Page[StockLevelOut], dependencies=[READ_AT])
