@@ -14,7 +14,8 @@ Everything else keeps aiosqlite's threads: a transaction waiting for another pro
 statements, a report that scans — none may stop the event loop meanwhile. An order takes no trip at all.
 
 Several processes of the hub (``omnicanal serve --workers 2``) share one SQLite file: their writers take turns on a
-lock file beside it (``kit.writer_turn``), which hands the write lock over at once instead of SQLite's polling.
+lock file beside it (``kit.writer_turn``), which hands the write lock over at once instead of SQLite's polling. The
+WAL is checkpointed by a thread of each process, not by the COMMIT that fills it (``kit.wal_checkpoints``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from omnicanal.kit.prebuilt import (
     read_apart,
     send_queued_writes_first,
 )
+from omnicanal.kit.wal_checkpoints import BACKSTOP_PAGES, WalCheckpointer
 from omnicanal.kit.writer_turn import WriterTurn, turn_file
 
 NAMING_CONVENTION = {
@@ -119,6 +121,8 @@ class Database:
     write_turns: asyncio.Semaphore | None = None
     # Read sessions a request left as they were built, for the next requests (kit.transaction).
     idle_readers: list[AsyncSession] = field(default_factory=list, compare=False, repr=False)
+    # On a SQLite file, what checkpoints its WAL instead of the writers' COMMITs (kit.wal_checkpoints).
+    checkpointer: WalCheckpointer | None = None
 
     @property
     def dialect(self) -> str:
@@ -136,6 +140,8 @@ class Database:
             await self.read_engine.dispose()
         if self.lookup_engine is not None:
             await self.lookup_engine.dispose()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
 
 
 class _Sqlite(aiosqlite.Connection):
@@ -217,18 +223,16 @@ def _sqlite_here(database: str, **kwargs: Any) -> _SqliteHere:
     return _SqliteHere(functools.partial(sqlite3.connect, database, **kwargs))
 
 
-def _sqlite_engine(url: str, *, immediate: bool, here: bool = False) -> AsyncEngine:
+def _sqlite_engine(url: str, *, immediate: bool, here: bool = False, turn: WriterTurn | None = None) -> AsyncEngine:
     # SQLite has one writer at a time: writers queue for the single pooled connection inside the process,
     # in order, instead of spinning in SQLite's busy handler (which made tail latency seconds long).
     # Readers run in autocommit, as on PostgreSQL: each statement sees the last commit (WAL), and a read costs no
     # BEGIN and no ROLLBACK (two trips through aiosqlite's thread each). ``here``: connections that run in the
-    # calling thread (module docstring) — a read on one never yields, so two are plenty.
+    # calling thread (module docstring) — a read on one never yields, so two are plenty. ``turn``: the writers'
+    # (kit.writer_turn), whose WAL a checkpointer of its own keeps short (kit.wal_checkpoints).
     pool: dict[str, Any] = ({"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} if immediate
                             else {"pool_size": 2 if here else 16, "max_overflow": 0, "isolation_level": "AUTOCOMMIT",
                                   "pool_reset_on_return": None})
-    turn = None
-    if immediate and (path := turn_file(make_url(url).database or "")) is not None:
-        turn = WriterTurn(path)  # the writers of all the hub's processes take turns (kit.writer_turn)
     creator = _sqlite_here if here else functools.partial(_sqlite, turn=turn)
     connect_args: dict[str, Any] = {"timeout": 30, "async_creator_fn": creator}
     engine = create_async_engine(url, connect_args=connect_args, **pool)
@@ -243,6 +247,8 @@ def _sqlite_engine(url: str, *, immediate: bool, here: bool = False) -> AsyncEng
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA secure_delete=ON")  # erased personal data is overwritten, not left in free pages
+        if turn is not None and turn.given_back is not None:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")  # the checkpointer's thread does it
         cursor.close()
 
     if immediate:
@@ -261,9 +267,14 @@ def _sqlite_engine(url: str, *, immediate: bool, here: bool = False) -> AsyncEng
 def connect(settings: Settings) -> Database:
     """Create the engines for ``settings.database_url``."""
     url = settings.database_url
-    lookup_engine = None
+    lookup_engine = checkpointer = None
     if url.startswith("sqlite"):
-        engine = _sqlite_engine(url, immediate=True)
+        database = make_url(url).database or ""
+        turn = None
+        if (path := turn_file(database)) is not None:  # the writers of all the hub's processes take turns
+            checkpointer = WalCheckpointer(database)
+            turn = WriterTurn(path, given_back=checkpointer.transaction_ended)
+        engine = _sqlite_engine(url, immediate=True, turn=turn)
         send_queued_writes_first(engine)
         read_engine = _sqlite_engine(url, immediate=False)
         lookup_engine = _sqlite_engine(url, immediate=False, here=True)
@@ -282,6 +293,7 @@ def connect(settings: Settings) -> Database:
         read_engine=read_engine,
         lookup_engine=lookup_engine,
         write_turns=asyncio.Semaphore(SQLITE_WRITES_AT_ONCE) if lookup_engine is not None else None,
+        checkpointer=checkpointer,
         writer=async_sessionmaker(engine, expire_on_commit=False),
         reader=async_sessionmaker(read_engine, expire_on_commit=False),
     )

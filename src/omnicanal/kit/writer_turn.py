@@ -19,6 +19,7 @@ import fcntl
 import os
 import threading
 import weakref
+from collections.abc import Callable
 
 
 class WriterTurn:
@@ -27,10 +28,12 @@ class WriterTurn:
 
     A process waiting for the turn first holds a second lock, ``path + "-queue"``, so that the process giving the
     turn back cannot take it again at once — it would, being awake, before the waiter's thread runs: it has to
-    queue behind the waiter (:meth:`try_take` refuses while anyone queues)."""
+    queue behind the waiter (:meth:`try_take` refuses while anyone queues). ``given_back`` is called after each turn
+    given back — once per write transaction (``kit.wal_checkpoints``)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, given_back: Callable[[], None] | None = None) -> None:
         self.path = path
+        self.given_back = given_back
         self._files: tuple[int, int] | None = None  # the queue's and the turn's, opened (created) when first used
         self._held = threading.Event()
 
@@ -76,6 +79,8 @@ class WriterTurn:
         if self.held:
             self._held.clear()
             fcntl.flock(self._queue_and_turn()[1], fcntl.LOCK_UN)
+            if self.given_back is not None:
+                self.given_back()
 
 
 def _lock(descriptor: int, *, wait: bool) -> bool:
