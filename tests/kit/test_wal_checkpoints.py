@@ -64,7 +64,7 @@ async def test_the_log_reaches_the_file_from_the_checkpointer_not_from_a_commit(
     assert checkpointer_threads() == threads_before  # disposing of the hub's engines stops its thread
 
 
-def test_a_failed_checkpoint_is_logged_and_the_next_one_tried(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_failing_checkpoints_are_logged_once_and_tried_again(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
     checkpointer = WalCheckpointer(str(tmp_path / "no such folder" / "hub.db"), every=2)
     try:
         with caplog.at_level(logging.WARNING, logger="omnicanal.kit.wal_checkpoints"):
@@ -73,8 +73,15 @@ def test_a_failed_checkpoint_is_logged_and_the_next_one_tried(tmp_path: Path, ca
             checkpointer.transaction_ended()
             assert checkpointer.wait_for(1, timeout=60)
             assert "checkpoint of" in caplog.text and "failed" in caplog.text
+            for checkpoints in (2, 3):  # the thread goes on after a failure
+                checkpointer.transaction_ended()
+                checkpointer.transaction_ended()
+                assert checkpointer.wait_for(checkpoints, timeout=60)
+            assert caplog.text.count("failed") == 1  # said once, not at every checkpoint
+            (tmp_path / "no such folder").mkdir()  # the folder is back: the next checkpoint works
             checkpointer.transaction_ended()
             checkpointer.transaction_ended()
-            assert checkpointer.wait_for(2, timeout=60)  # the thread goes on after a failure
+            assert checkpointer.wait_for(4, timeout=60)
+            assert "works again" in caplog.text
     finally:
         checkpointer.close()

@@ -30,7 +30,8 @@ BACKSTOP_PAGES = 10_000  # a writer's COMMIT still checkpoints a log this long (
 
 class WalCheckpointer:
     """Checkpoints the WAL of the SQLite file at ``path`` in a daemon thread, woken every ``every`` calls of
-    :meth:`transaction_ended` (from any thread)."""
+    :meth:`transaction_ended` (from any thread). A wake-up while a checkpoint is due or running is not counted twice:
+    the next checkpoint covers everything committed before it starts."""
 
     def __init__(self, path: str, *, every: int = EVERY) -> None:
         self.path = path
@@ -45,7 +46,7 @@ class WalCheckpointer:
 
     @property
     def checkpoints(self) -> int:
-        """How many checkpoints have run (found the checkpoint lock free, or not)."""
+        """How many checkpoints have been tried (found the checkpoint lock free or not, failed or not)."""
         return self._checkpoints
 
     def transaction_ended(self) -> None:
@@ -74,6 +75,7 @@ class WalCheckpointer:
 
     def _run(self) -> None:
         connection: sqlite3.Connection | None = None
+        failing = False  # logged when checkpoints start failing and when they work again, not at every one
         try:
             while True:
                 self._due.wait()
@@ -86,8 +88,14 @@ class WalCheckpointer:
                         connection.execute("PRAGMA synchronous=NORMAL")  # sync the log, then the file, as writers do
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error:  # the writers' backstop checkpoints the log meanwhile
-                    logger.warning("checkpoint of %s failed; the writers checkpoint past %d pages", self.path,
-                                   BACKSTOP_PAGES, exc_info=True)
+                    if not failing:
+                        logger.warning("checkpoint of %s failed; until one works, the writers checkpoint the log "
+                                       "past %d pages", self.path, BACKSTOP_PAGES, exc_info=True)
+                    failing = True
+                else:
+                    if failing:
+                        logger.warning("checkpoint of %s works again", self.path)
+                    failing = False
                 with self._done:
                     self._checkpoints += 1
                     self._done.notify_all()
