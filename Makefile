@@ -9,7 +9,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 DEMO_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test lint bench migrate serve migration clean
+.PHONY: demo test lint bench migrate serve migration lock clean
 
 demo: $(STAMP)
 	$(BIN)/omnicanal demo $(DEMO_ARGS)
@@ -44,10 +44,25 @@ migration: $(STAMP)
 	@test -n "$(m)" || { echo 'usage: make migration m="what changed"'; exit 2; }
 	$(BIN)/omnicanal new-migration "$(m)"
 
-# Reinstall only when pyproject.toml changed (the stamp is newer otherwise).
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
+# pyproject.toml's ranges, each pinned to the release constraints.txt names (the set `make test` last passed with):
+# a fresh machine installs what CI checked, not what was published since. Reinstalls only when either file changed.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
+
+# make lock — pyproject.toml's ranges resolved afresh to the newest releases, written to constraints.txt; then run
+# make test (it reinstalls) and commit both if it passes.
+LOCK_VENV := .venv-lock
+lock:
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	{ echo "# Written by make lock: every package make demo and make test install, at the version last checked"; \
+	  echo "# together. pip install -c constraints.txt -e '.[dev]' (the Makefile does it)."; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(LOCK_VENV)
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed: apt-get install -y python3 python3-venv"; exit 1; }
@@ -58,6 +73,6 @@ $(BIN)/python:
 		echo "On Debian or Ubuntu: apt-get install -y python3-venv   (then run make again)"; exit 1; }
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LOCK_VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
 	@echo "The database (omnicanal.db) is kept; delete it yourself to start the demo afresh."
