@@ -6,52 +6,21 @@ behind by a hold that lapsed or an order that ended, and the ledger balances.
 """
 
 import asyncio
-import threading
 from collections import Counter
 from datetime import timedelta
 
-import httpx
 import pytest
 
-from omnicanal.app import create_app
 from omnicanal.fulfillment.pickups import expire_uncollected_pickups
 from omnicanal.inventory.holds import reserve_stock
 from omnicanal.inventory.sweeper import sweep_once
 from omnicanal.kit.clock import utcnow
 from tests.factories import make_network, make_product, put_stock
+from tests.hubs import race_posts, run_in_hubs
 
-HUBS, CLIENTS_PER_HUB = 4, 15
+CLIENTS_PER_HUB = 15
 STOCK = {"PAR-RIV": 6, "LYO-PDI": 4, "WH-ORL": 8}
 LAPSED_HOLDS = 2  # per location: carts abandoned long ago whose holds the sweeper has not cleared yet
-AUTH = {"Authorization": "Bearer test-admin-token"}
-
-
-def _run_in_hubs(settings, work) -> list:
-    """``work(client, app, hub)`` in HUBS threads, each with its own hub; returns every result."""
-    results: list = []
-    lock = threading.Lock()
-
-    async def one_hub(hub: int) -> list:
-        app = create_app(settings, background_jobs=False)
-        try:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub",
-                                         headers=AUTH) as client:
-                return list(await work(client, app, hub))
-        finally:
-            await app.state.db.dispose()
-
-    def thread(hub: int) -> None:
-        found = asyncio.run(one_hub(hub))
-        with lock:
-            results.extend(found)
-
-    threads = [threading.Thread(target=thread, args=(n,)) for n in range(HUBS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=180)
-    assert not any(t.is_alive() for t in threads)
-    return results
 
 
 def _order_body(hub: int, n: int) -> dict:
@@ -100,12 +69,7 @@ async def _held_by_orders(client) -> Counter:
 
 
 async def test_racing_pickups_and_parcels_never_oversell_nor_leak_reservations(client, scarce, settings, db):
-    async def place_orders(hub_client, _app, hub):
-        responses = await asyncio.gather(*(hub_client.post("/api/v1/orders", json=_order_body(hub, n))
-                                           for n in range(CLIENTS_PER_HUB)))
-        return [r.status_code for r in responses]
-
-    statuses = Counter(await asyncio.to_thread(_run_in_hubs, settings, place_orders))
+    statuses = await asyncio.to_thread(race_posts, settings, "/api/v1/orders", CLIENTS_PER_HUB, _order_body)
     assert set(statuses) <= {201, 409} and statuses[201] > 0 and statuses[409] > 0
     await sweep_once(db, settings)  # the lapsed cart holds go; the orders' reservations stay
 
@@ -145,7 +109,7 @@ async def test_handovers_racing_the_expiry_job_end_each_order_once(client, scarc
         results = await asyncio.gather(expire(), *collects)
         return [("expired", results[0])] + [("collect", r.status_code) for r in results[1:]]
 
-    outcomes = await asyncio.to_thread(_run_in_hubs, settings, race)
+    outcomes = await asyncio.to_thread(run_in_hubs, settings, race)
     collected = sum(1 for kind, status in outcomes if kind == "collect" and status == 200)
     expired = sum(n for kind, n in outcomes if kind == "expired")
     assert {status for kind, status in outcomes if kind == "collect"} <= {200, 409}

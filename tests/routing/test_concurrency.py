@@ -1,57 +1,31 @@
 """Many hubs routing ship orders at once for scarce SKUs held by several locations, while stores refuse
-orders: never a unit promised twice, the ledger always balanced (truly concurrent on PostgreSQL)."""
+orders: never a unit promised twice, the ledger always balanced (tests.hubs)."""
 
 import asyncio
-import threading
+import functools
 from collections import Counter
 
-import httpx
-
-from omnicanal.app import create_app
 from tests.factories import make_product, put_stock
+from tests.hubs import run_in_hubs
 from tests.routing.factories import MARSEILLE, PARIS, make_routing_network
 
-HUBS, CLIENTS_PER_HUB = 4, 12
+CLIENTS_PER_HUB = 12
 UNITS = {"WH-ORL": 9, "PAR-RIV": 5, "MRS-TDP": 4, "LIL-EUR": 3}
 
 
-async def _race(settings, bodies):
-    app = create_app(settings, background_jobs=False)
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub",
-                                     headers={"Authorization": "Bearer test-admin-token"}) as client:
-            responses = await asyncio.gather(*(client.post("/api/v1/orders", json=b) for b in bodies))
-            placed = [r.json()["id"] for r in responses if r.status_code == 201]
-            # each hub's first store-routed order is refused by its store, racing the other orders
-            refusals = []
-            for order_id in placed[:2]:
-                order = (await client.get(f"/api/v1/orders/{order_id}")).json()
-                store = next((li["location"] for li in order["lines"] if li["location"] != "WH-ORL"), None)
-                if store:
-                    refusals.append(await client.post(f"/api/v1/orders/{order_id}/reject",
-                                                      json={"location": store, "reason": "no_variance"}))
-        return [r.status_code for r in responses], [r.status_code for r in refusals]
-    finally:
-        await app.state.db.dispose()
-
-
-def _run(settings, make_body):
-    statuses, refusals = Counter(), Counter()
-    lock = threading.Lock()
-
-    def hub(number):
-        placed, refused = asyncio.run(_race(settings, [make_body(number, n) for n in range(CLIENTS_PER_HUB)]))
-        with lock:
-            statuses.update(placed)
-            refusals.update(refused)
-
-    threads = [threading.Thread(target=hub, args=(n,)) for n in range(HUBS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    assert not any(thread.is_alive() for thread in threads)
-    return statuses, refusals
+async def _place_and_refuse(client, _app, hub: int, make_body) -> list[tuple[str, int]]:
+    responses = await asyncio.gather(*(client.post("/api/v1/orders", json=make_body(hub, n))
+                                       for n in range(CLIENTS_PER_HUB)))
+    placed = [r.json()["id"] for r in responses if r.status_code == 201]
+    # each hub's first store-routed order is refused by its store, racing the other orders
+    refusals = []
+    for order_id in placed[:2]:
+        order = (await client.get(f"/api/v1/orders/{order_id}")).json()
+        store = next((li["location"] for li in order["lines"] if li["location"] != "WH-ORL"), None)
+        if store:
+            refusals.append(await client.post(f"/api/v1/orders/{order_id}/reject",
+                                              json={"location": store, "reason": "no_variance"}))
+    return [("order", r.status_code) for r in responses] + [("refusal", r.status_code) for r in refusals]
 
 
 async def test_concurrent_routing_never_promises_a_unit_twice(client, db, settings):
@@ -67,7 +41,9 @@ async def test_concurrent_routing_never_promises_a_unit_twice(client, db, settin
         return {"channel": ("web", "app", "kiosk")[(hub + n) % 3], "fulfillment": "ship",
                 "ship_to": (PARIS, MARSEILLE)[n % 2], "lines": lines if n % 2 else lines[::-1]}
 
-    statuses, refusals = await asyncio.to_thread(_run, settings, body)
+    outcomes = await asyncio.to_thread(run_in_hubs, settings, functools.partial(_place_and_refuse, make_body=body))
+    statuses = Counter(status for kind, status in outcomes if kind == "order")
+    refusals = Counter(status for kind, status in outcomes if kind == "refusal")
     assert set(statuses) <= {201, 409} and set(refusals) <= {200}  # no 500, no deadlock
     levels = [(await client.get(f"/api/v1/locations/{loc}/stock/HOT-1")).json() for loc in UNITS]
     assert all(0 <= level["reserved"] <= level["on_hand"] for level in levels)
