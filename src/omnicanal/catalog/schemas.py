@@ -7,7 +7,6 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     HttpUrl,
     JsonValue,
@@ -19,6 +18,7 @@ from pydantic import (
 
 from omnicanal.catalog.rules import MAX_AMOUNT, promotion_terms_problem
 from omnicanal.kit.money import Money
+from omnicanal.kit.schemas import Patch, Request
 
 _URL = TypeAdapter(HttpUrl)
 
@@ -39,27 +39,6 @@ ImageUrl = Annotated[str, BeforeValidator(_http_url), Field(json_schema_extra={"
 ImageUrls = Annotated[list[ImageUrl], Field(max_length=50)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 SKU_DOC = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit."
-
-
-class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Patch(Request):
-    """A partial update: absent fields stay as they are; ``null`` is refused where it means nothing."""
-
-    nullable: ClassVar[frozenset[str]] = frozenset()  # the fields that may be set to null
-
-    @model_validator(mode="after")
-    def _no_null_for_required(self) -> Self:
-        nulls = sorted(name for name in self.model_fields_set
-                       if getattr(self, name) is None and name not in self.nullable)
-        if nulls:
-            raise ValueError(f"{', '.join(nulls)} cannot be null")
-        return self
-
-    def changes(self) -> dict[str, object]:
-        return {name: getattr(self, name) for name in self.model_fields_set}
 
 
 class ProductIn(Request):

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from omnicanal.customers import rules
 from omnicanal.customers.rules import IdentifierKind
 from omnicanal.kit.clock import utcnow
+from omnicanal.kit.schemas import Address, Patch, Request
 
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(rules.normalise_email),
@@ -23,25 +24,6 @@ def _birth_date(born: date) -> date:
 
 
 BirthDate = Annotated[date, AfterValidator(_birth_date)]
-
-
-class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Address(Request):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    line1: str = Field(min_length=1, max_length=200, examples=["3 place Bellecour"])
-    line2: str | None = Field(default=None, max_length=200)
-    postal_code: str = Field(min_length=1, max_length=20, examples=["69002"])
-    city: str = Field(min_length=1, max_length=100, examples=["Lyon"])
-    country: str = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code.", examples=["FR"])
-
-    @model_validator(mode="after")
-    def _upper_country(self) -> Address:
-        self.country = self.country.upper()
-        return self
 
 
 class IdentifierIn(Request):
@@ -68,7 +50,7 @@ class CustomerIn(Request):
                                             description="Also identified by; the email and phone are added.")
 
 
-class CustomerPatch(Request):
+class CustomerPatch(Patch):
     """Fields left out stay as they are; ``null`` clears the optional ones."""
 
     nullable: ClassVar[frozenset[str]] = frozenset({"email", "phone", "birth_date", "address", "home_location"})
@@ -81,14 +63,6 @@ class CustomerPatch(Request):
     address: Address | None = None
     home_location: LocationCode | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            nulls = sorted(k for k, v in data.items() if v is None and k not in cls.nullable and k in cls.model_fields)
-            if nulls:
-                raise ValueError(f"{', '.join(nulls)} may not be null")
-        return data
 
 
 class IdentifierOut(BaseModel):

@@ -3,17 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from omnicanal.fulfillment.rules import Alternative, Resolution, ShortReason
 from omnicanal.kit.money import Money
+from omnicanal.kit.schemas import Request
 from omnicanal.orders.schemas import Code, OrderOut, ShipTo
 
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-
-
-class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- settings and options -----------------------------------------------------------------------------------

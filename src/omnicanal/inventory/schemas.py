@@ -5,13 +5,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from omnicanal.kit.schemas import Request
+
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 MAX_UNITS = 1_000_000
-
-
-class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class StockCount(Request):

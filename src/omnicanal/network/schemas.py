@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
+from omnicanal.kit.schemas import Address, Patch, Request
 from omnicanal.network import rules
 
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
@@ -51,40 +52,6 @@ class ChannelKind(StrEnum):
     KIOSK = "kiosk"
     MARKETPLACE = "marketplace"
     SOCIAL = "social"
-
-
-class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Patch(Request):
-    """A partial update: absent fields stay as they are; ``null`` is refused except for ``nullable`` ones."""
-
-    nullable: ClassVar[frozenset[str]] = frozenset()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            nulls = sorted(k for k, v in data.items() if v is None and k not in cls.nullable and k in cls.model_fields)
-            if nulls:
-                raise ValueError(f"{', '.join(nulls)} may not be null")
-        return data
-
-
-class Address(Request):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    line1: str = Field(min_length=1, max_length=200, examples=["12 rue de Rivoli"])
-    line2: str | None = Field(default=None, max_length=200)
-    postal_code: str = Field(min_length=1, max_length=20, examples=["75004"])
-    city: str = Field(min_length=1, max_length=100, examples=["Paris"])
-    country: str = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code.", examples=["FR"])
-
-    @model_validator(mode="after")
-    def _upper_country(self) -> Address:
-        self.country = self.country.upper()
-        return self
 
 
 class Capabilities(BaseModel):

@@ -3,16 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from omnicanal.kit.schemas import Request
 from omnicanal.returns.rules import Condition, ReturnMethod, ReturnStatus
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-
-
-class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ReturnLineIn(Request):

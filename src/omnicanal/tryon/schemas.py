@@ -3,16 +3,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
 
+from omnicanal.kit.schemas import Request
 from omnicanal.tryon.rules import TryOnStatus
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-
-
-class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class TryOnSettingsIn(Request):
