@@ -165,3 +165,17 @@ async def test_routing_figures_are_validated_and_need_their_permissions(client, 
     assert (await client.post("/api/v1/routing/explain", json=explain, headers=web_shop)).status_code == 200
     assert (await client.post("/api/v1/routing/explain", json=explain | {"channel": "app"},
                               headers=web_shop)).status_code == 403
+
+
+async def test_a_delivery_address_is_read_as_every_postal_address_is(client, shop):
+    """The second address line is kept, text is trimmed, the country code is taken in either case; a country
+    code that is not two letters is refused and nothing is written."""
+    address = {**NO_COORDINATES, "line1": "  3 place du Marché ", "line2": "Bâtiment B, 3e étage", "country": "fr"}
+    order = await place(client, ("LAMP-1", 1), ship_to=address)
+    again = (await client.get(f"/api/v1/orders/{order['id']}")).json()
+    assert again["ship_to"] == {"line1": "3 place du Marché", "line2": "Bâtiment B, 3e étage", "postal_code": "41000",
+                                "city": "Blois", "country": "FR", "name": None, "latitude": None, "longitude": None}
+    before = (await stock(client, "WH-ORL", "LAMP-1"))["reserved"]
+    refused = await client.post("/api/v1/orders", json=ship(("LAMP-1", 1), ship_to={**address, "country": "FRA"}))
+    assert refused.status_code == 422
+    assert (await stock(client, "WH-ORL", "LAMP-1"))["reserved"] == before

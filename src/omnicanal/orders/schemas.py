@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from omnicanal.kit.schemas import Address
+
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
 
@@ -52,17 +54,13 @@ class PaymentIn(BaseModel):
     reference: str | None = Field(default=None, max_length=120, description="The payment provider's reference.")
 
 
-class ShipTo(BaseModel):
-    """Where a shipped order goes. With coordinates, routing prices the carrier by distance; without, at
-    the flat zone rate."""
+class ShipTo(Address):
+    """Where a shipped order goes: a postal address (the country defaults to France), to whom, and where on the
+    map. With coordinates, routing prices the carrier by distance; without, at the flat zone rate."""
 
-    model_config = ConfigDict(extra="forbid")
-
+    country: str = Field(default="FR", pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code.",
+                         examples=["FR"])
     name: str | None = Field(default=None, max_length=200)
-    line1: str = Field(min_length=1, max_length=200)
-    postal_code: str = Field(min_length=1, max_length=20)
-    city: str = Field(min_length=1, max_length=100)
-    country: str = Field(default="FR", pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2.")
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
 
